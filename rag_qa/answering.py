@@ -1,0 +1,182 @@
+"""Answers without an LLM: the sentence(s) of the retrieved passages that best answer the question, cited.
+
+The answer is extractive, so every word of it can be checked in a cited passage. When no passage holds
+enough evidence (too few of the question's weighted terms, and no dense similarity above the model's
+threshold) the answer is "not found" with no citations, rather than noise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import RETRIEVAL
+from .embedding import Embedder
+from .records import Answer, Citation
+from .retrieval import Candidate, Query
+from .textnorm import arabic_share, words
+from .textnorm import terms as analyze
+
+NOT_FOUND = "Not found in the indexed articles."
+NOT_FOUND_ARABIC = "لم أجد الإجابة في المقالات المفهرسة (not found in the indexed articles)."
+SENTENCE_PASSAGES = 3  # sentences are picked from this many of the best passages
+MAX_ANSWER_SENTENCES = 2
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    passage: int  # index into the ranked passages
+    start: int  # offsets inside the passage text
+    end: int
+    text: str
+    score: float
+    covered: frozenset[str]
+
+
+def not_found_text(question: str) -> str:
+    return NOT_FOUND_ARABIC if arabic_share(question) > 0.5 else NOT_FOUND
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text`` (ends: . ! ? ؟ … and line breaks), whitespace trimmed."""
+    spans = []
+    start = 0
+    for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        end = match.start() if match else len(text)
+        if match is not None and match.group(0).strip():  # closing quotes belong to the sentence
+            end += len(match.group(0).rstrip())
+        piece = text[start:end]
+        if piece.strip():
+            left = start + len(piece) - len(piece.lstrip())
+            spans.append((left, start + len(piece.rstrip())))
+        start = match.end() if match else len(text)
+    return spans
+
+
+def coverage(query: Query, passage_terms: set[str] | frozenset[str]) -> float:
+    """IDF-weighted share of the question's distinct terms present in a passage (0..1)."""
+    total = sum(query.term_weights.values())
+    if total <= 0:
+        return 0.0
+    return sum(w for t, w in query.term_weights.items() if t in passage_terms) / total
+
+
+def compose(
+    query: Query,
+    mode: str,
+    candidates: Sequence[Candidate],
+    rows: dict[int, dict[str, Any]],
+    k: int,
+    embedder: Embedder | None,
+    warnings: Sequence[str] = (),
+) -> Answer:
+    passages = distinct_passages(candidates, rows, k)
+    if not passages or not has_evidence(query, passages, embedder):
+        return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
+    chosen = choose_sentences(query, passages, embedder)
+    # Passages quoted in the answer come first, in answer order, so [1] is the main evidence.
+    used = list(dict.fromkeys(s.passage for s in chosen))
+    order = used + [i for i in range(len(passages)) if i not in used]
+    number = {p: n for n, p in enumerate(order, start=1)}
+    highlights = {s.passage: (s.start, s.end) for s in reversed(chosen)}
+    citations = tuple(_citation(number[p], passages[p], highlights.get(p)) for p in order)
+    text = " ".join(f"{s.text} [{number[s.passage]}]" for s in chosen)
+    return Answer(query.text, text, mode, citations, found=True, warnings=tuple(warnings))
+
+
+def citations_for(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[Citation]:
+    """Ranked passages as citations, numbered in rank order (for ``search``)."""
+    return [_citation(n, p, None) for n, p in enumerate(distinct_passages(candidates, rows, k), start=1)]
+
+
+@dataclass(frozen=True)
+class _Passage:
+    candidate: Candidate
+    row: dict[str, Any]
+    terms: frozenset[str]
+
+
+def distinct_passages(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[_Passage]:
+    """The first ``k`` candidates, dropping passages that repeat an earlier one (news wires repeat)."""
+    kept: list[_Passage] = []
+    seen: list[set[str]] = []
+    for candidate in candidates:
+        row = rows.get(candidate.chunk_id)
+        if row is None:
+            continue
+        tokens = set(words(row["text"]))
+        if any(_jaccard(tokens, other) >= 0.9 for other in seen):
+            continue
+        seen.append(tokens)
+        kept.append(_Passage(candidate, row, frozenset(row["terms"].split())))
+        if len(kept) == k:
+            break
+    return kept
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> bool:
+    top = passages[:SENTENCE_PASSAGES]
+    if any(coverage(query, p.terms) >= RETRIEVAL.min_lexical_coverage for p in top):
+        return True
+    if embedder is None:
+        return False
+    threshold = embedder.style.min_similarity
+    return any(p.candidate.dense is not None and p.candidate.dense >= threshold for p in top)
+
+
+def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
+    sentences = _scored_sentences(query, passages[:SENTENCE_PASSAGES], embedder)
+    if not sentences:
+        return []
+    best = max(sentences, key=lambda s: s.score)
+    chosen = [best]
+    # A second sentence only when it brings question terms the first one lacks.
+    missing = set(query.term_weights) - best.covered
+    extras = [s for s in sentences if s is not best and s.covered & missing and s.score >= 0.6 * best.score]
+    if extras and len(chosen) < MAX_ANSWER_SENTENCES:
+        chosen.append(max(extras, key=lambda s: (sum(query.term_weights[t] for t in s.covered & missing), s.score)))
+    return sorted(chosen, key=lambda s: (s.passage, s.start)) if len({s.passage for s in chosen}) == 1 else chosen
+
+
+def _scored_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
+    found: list[tuple[int, int, int, str, frozenset[str]]] = []
+    for p, passage in enumerate(passages):
+        text = passage.row["text"]
+        for start, end in sentence_spans(text):
+            found.append((p, start, end, text[start:end], frozenset(analyze(text[start:end]))))
+    if not found:
+        return []
+    similarity = np.zeros(len(found), dtype=np.float32)
+    if embedder is not None and query.vector is not None:
+        similarity = embedder.encode_documents([s[3] for s in found]) @ query.vector
+    sentences = []
+    for (p, start, end, text, sentence_terms), sim in zip(found, similarity, strict=True):
+        lexical = coverage(query, sentence_terms)
+        score = lexical + float(sim) - 0.05 * p
+        sentences.append(Sentence(p, start, end, text, score, frozenset(sentence_terms & set(query.term_weights))))
+    return sentences
+
+
+def _citation(n: int, passage: _Passage, highlight: tuple[int, int] | None) -> Citation:
+    row = passage.row
+    return Citation(
+        n=n,
+        doc_id=row["doc_id"],
+        title=row["title"],
+        source=row["source"],
+        text=row["text"],
+        start=row["start"],
+        end=row["end"],
+        score=passage.candidate.score,
+        chunk_id=row["id"],
+        highlight=highlight,
+    )

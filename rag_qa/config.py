@@ -1,0 +1,54 @@
+"""Defaults in one place, and the environment variables of the contract."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_MODEL = "intfloat/multilingual-e5-small"
+DEFAULT_INDEX = "index"
+NO_MODEL = "none"
+FORMAT_VERSION = 1
+
+
+def env_index() -> str:
+    return os.environ.get("RAG_QA_INDEX") or DEFAULT_INDEX
+
+
+def env_model() -> str | None:
+    """The model named in RAG_QA_MODEL, or None when the variable is unset."""
+    return os.environ.get("RAG_QA_MODEL") or None
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    # With a model loaded, sizes are counted in the model's tokens; lexical-only, in characters.
+    tokens: int = 220
+    overlap_tokens: int = 32
+    chars: int = 1100
+    overlap_chars: int = 150
+    title_chars_embedded: int = 120  # the title is embedded with every chunk, cut to this length
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
+    candidates: int = 50  # passages each retriever hands to the fusion
+    bm25_k1: float = 1.5
+    bm25_b: float = 0.75
+    # Share of the question's IDF mass a passage must contain to count as lexical evidence.
+    min_lexical_coverage: float = 0.2
+    max_question_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    embed_batch_size: int = 32
+    documents_per_batch: int = 256
+    keep_versions: int = 2  # the current index version and the one before it
+    lock_timeout_s: float = 0.0
+
+
+CHUNKING = ChunkingSettings()
+RETRIEVAL = RetrievalSettings()
+BUILD = BuildSettings()

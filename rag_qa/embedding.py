@@ -1,0 +1,187 @@
+"""Embedding through sentence-transformers: model resolution (offline-aware), prompt conventions, encoding.
+
+Queries and documents are encoded by separate methods, each with its own prompt ("query: " /
+"passage: " for e5), configured once here. Vectors are L2-normalised so FAISS inner product is cosine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .config import DEFAULT_MODEL, NO_MODEL
+from .errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+HUB_PROBE_TIMEOUT_S = 3.0  # resolving a model offline gives up within this (the contract allows 5 s)
+
+
+@dataclass(frozen=True)
+class PromptStyle:
+    """How a model family wants its inputs prefixed, and the cosine above which a passage is evidence."""
+
+    query: str
+    document: str
+    min_similarity: float
+
+
+# Checked in order against the model name (or folder name); the first match wins.
+KNOWN_STYLES: tuple[tuple[str, PromptStyle], ...] = (
+    (r"e5-.*instruct", PromptStyle("Instruct: Given a question, retrieve passages that answer it\nQuery: ", "", 0.80)),
+    (r"(^|/|-)e5-", PromptStyle("query: ", "passage: ", 0.80)),  # intfloat/(multilingual-)e5-*
+    (r"bge-m3", PromptStyle("", "", 0.45)),
+    (r"bge-.*-(en|zh)", PromptStyle("Represent this sentence for searching relevant passages: ", "", 0.55)),
+    (r"gte-|labse|paraphrase-|minilm|mpnet|distiluse", PromptStyle("", "", 0.35)),
+)
+DEFAULT_STYLE = PromptStyle("", "", 0.35)
+
+
+def prompt_style(name: str, model_prompts: dict[str, str] | None = None) -> PromptStyle:
+    """The prompt convention for ``name``; prompts saved with the model itself take precedence."""
+    style = next((s for pattern, s in KNOWN_STYLES if re.search(pattern, name, re.IGNORECASE)), DEFAULT_STYLE)
+    prompts = model_prompts or {}
+    query = prompts.get("query")
+    document = prompts.get("document", prompts.get("passage"))
+    if query is not None or document is not None:
+        style = PromptStyle(query or "", document or "", style.min_similarity)
+    return style
+
+
+class Embedder:
+    """A loaded sentence-transformers model with its prompts; encodes normalised float32 vectors."""
+
+    def __init__(self, name: str, model: Any, style: PromptStyle, batch_size: int = 32) -> None:
+        self.name = name
+        self.style = style
+        self.batch_size = batch_size
+        self._model = model
+        self.dimension = int(model.get_embedding_dimension())
+        self.max_seq_length = int(model.max_seq_length or 512)
+        self._lock = threading.Lock()  # one encode at a time: torch already uses every core
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dimension": self.dimension,
+            "max_seq_length": self.max_seq_length,
+            "prompts": {"query": self.style.query, "document": self.style.document},
+            "min_similarity": self.style.min_similarity,
+        }
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.style.document)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self.style.query)
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                prompt=prompt or None,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(name: str, batch_size: int = 32) -> Embedder:
+    """Load ``name`` (hub name or local folder). Raises ModelUnavailable with one clear sentence."""
+    location = resolve_model(name)
+    _quiet_transformers()
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(location, local_files_only=location != name or _offline())
+    except Exception as exc:  # torch/transformers raise many kinds; all mean "cannot load this model"
+        raise ModelUnavailable(f"Cannot load the embedding model '{name}': {_first_line(exc)}") from None
+    style = prompt_style(name, getattr(model, "prompts", None))
+    return Embedder(name, model, style, batch_size)
+
+
+def resolve_model(name: str) -> str:
+    """A local folder for ``name``: the folder itself, or its copy in the Hugging Face cache.
+
+    With no cached copy, returns ``name`` for sentence-transformers to download only when the hub is
+    reachable; otherwise raises ModelUnavailable within HUB_PROBE_TIMEOUT_S.
+    """
+    if name == NO_MODEL:
+        raise ModelUnavailable("No embedding model: 'none' means lexical-only.")
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return str(path)
+    if name.startswith((".", "/", "~")) or path.suffix or name.count("/") > 1:
+        raise ModelUnavailable(f"The model folder '{name}' does not exist.")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(snapshot_download(name, local_files_only=True))
+    except Exception:
+        pass
+    if _offline():
+        raise ModelUnavailable(f"The model '{name}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set.")
+    if not _hub_reachable():
+        raise ModelUnavailable(
+            f"The model '{name}' is not in the local Hugging Face cache and the model hub cannot be reached."
+        )
+    return name
+
+
+def is_default(name: str) -> bool:
+    return name == DEFAULT_MODEL
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def _hub_reachable() -> bool:
+    """A TCP connection to the hub within HUB_PROBE_TIMEOUT_S, DNS included (run in a daemon thread)."""
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    host, port = endpoint.hostname or "huggingface.co", endpoint.port or 443
+    result: list[bool] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((host, port), timeout=HUB_PROBE_TIMEOUT_S):
+                result.append(True)
+        except OSError:
+            result.append(False)
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(HUB_PROBE_TIMEOUT_S)
+    return bool(result and result[0])
+
+
+def _quiet_transformers() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        import transformers
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+    except Exception:  # only cosmetics
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,382 @@
+"""The facade: ``build_index`` (ingest → chunk → embed → store) and ``RagQA`` (retrieve → answer)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from . import __version__
+from .answering import citations_for, compose
+from .chunking import Chunker, ChunkingPlan
+from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model
+from .embedding import Embedder, is_default, load_embedder
+from .errors import BadQuestion, BuildLocked, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
+from .ingest import iter_articles
+from .records import Answer, Article, BuildSummary, Citation, Problem
+from .retrieval import Retriever
+from .store import IndexReader, IndexWriter, Manifest, read_current_manifest, remove_stale_versions
+from .textnorm import describe_analyzer
+from .textnorm import terms as analyze
+
+log = logging.getLogger("rag_qa")
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------- building
+
+
+def build_index(
+    sources: Iterable[str | Path] = ("seeds",),
+    index_dir: str | Path | None = None,
+    model: str | None = None,
+    full: bool = False,
+    show_progress: bool = False,
+) -> BuildSummary:
+    """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
+
+    Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, vanished
+    ones removed. ``model`` (else RAG_QA_MODEL, else the default) names the embedding model; ``"none"``
+    builds a lexical-only index. If the default model cannot be loaded the build goes on lexical-only
+    and says so in ``warnings``; a model named explicitly that cannot be loaded raises ModelUnavailable.
+    """
+    started = time.perf_counter()
+    index_dir = Path(index_dir or env_index())
+    named = model or env_model()
+    requested = named or DEFAULT_MODEL
+    index_dir.mkdir(parents=True, exist_ok=True)
+
+    from filelock import FileLock, Timeout
+
+    try:
+        with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
+            return _Build(index_dir, requested, explicit=named is not None, full=full).run(
+                sources, show_progress, started
+            )
+    except Timeout:
+        raise BuildLocked(f"Another build is running on {index_dir}; wait for it to finish and try again.") from None
+
+
+class _Build:
+    def __init__(self, index_dir: Path, requested: str, explicit: bool, full: bool) -> None:
+        self.index_dir = index_dir
+        self.requested = requested
+        self.warnings: list[str] = []
+        remove_stale_versions(index_dir, BUILD.keep_versions)
+        self.embedder, self.fallback_reason = self._load_model(requested, explicit)
+        self.previous = None if full else self._previous_manifest()
+        self.chunker = self._chunker()
+        self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0)
+        self.problems: list[str] = []
+
+    def _load_model(self, requested: str, explicit: bool) -> tuple[Embedder | None, str | None]:
+        if requested == NO_MODEL:
+            return None, None
+        try:
+            return load_embedder(requested, BUILD.embed_batch_size), None
+        except ModelUnavailable as exc:
+            if explicit or not is_default(requested):
+                raise
+            message = f"{exc} Building a LEXICAL-ONLY index (BM25): English questions over Arabic articles need the model."
+            log.warning(message)
+            self.warnings.append(message)
+            return None, str(exc)
+
+    def _previous_manifest(self) -> Manifest | None:
+        try:
+            previous = read_current_manifest(self.index_dir)
+        except IndexMissing:
+            return None
+        except IndexCorrupt as exc:
+            self.warnings.append(f"{exc} Rebuilding from scratch.")
+            return None
+        now = self.embedder.name if self.embedder else None
+        if previous.analyzer != describe_analyzer():
+            self.warnings.append("The index was built with another text analyzer; rebuilding from scratch.")
+            return None
+        if previous.model_name == now:
+            return previous
+        if previous.model_name is None and previous.fallback_reason and now == previous.model_requested:
+            self.warnings.append(f"The model {now} is available now; rebuilding the lexical-only index with it.")
+            return None
+        built = previous.model_name or "no model (lexical-only)"
+        using = now or "no model (lexical-only)"
+        raise ModelMismatch(
+            f"The index at {self.index_dir} was built with {built}, but this build uses {using}. "
+            f"Use --full to rebuild it with the new model, or build with --model {previous.model_name or NO_MODEL}."
+        )
+
+    def _chunker(self) -> Chunker:
+        if self.previous is not None:
+            chunking = self.previous.chunking
+            plan = ChunkingPlan(chunking["unit"], chunking["size"], chunking["overlap"])
+        elif self.embedder is not None:
+            reserved = self.embedder.count_tokens(self.embedder.style.document) + 48  # prompt, title, specials
+            size = max(32, min(CHUNKING.tokens, self.embedder.max_seq_length - reserved))
+            plan = ChunkingPlan("tokens", size, min(CHUNKING.overlap_tokens, size // 4))
+        else:
+            plan = ChunkingPlan("chars", CHUNKING.chars, CHUNKING.overlap_chars)
+        length = self.embedder.count_tokens if plan.unit == "tokens" and self.embedder else len
+        return Chunker(plan, length)
+
+    def run(self, sources: Iterable[str | Path], show_progress: bool, started: float) -> BuildSummary:
+        writer = IndexWriter(self.index_dir, self.previous, self.embedder.dimension if self.embedder else None)
+        try:
+            known = writer.document_hashes()
+            seen: set[str] = set()
+            items = iter_articles(sources)
+            if show_progress:
+                from tqdm import tqdm
+
+                items = tqdm(items, desc="indexing", unit=" articles", file=sys.stderr, mininterval=0.5)
+            for batch in _batched(items, BUILD.documents_per_batch):
+                self._add_batch(writer, batch, known, seen)
+            vanished = set(known) - seen
+            writer.remove_documents(vanished)
+            self.counts["removed"] = len(vanished)
+            if self.previous is not None and not (self.counts["added"] or self.counts["updated"] or vanished):
+                writer.abort()  # nothing changed: keep the current version as it is
+                manifest = self.previous
+            else:
+                manifest = writer.commit(self._manifest_fields(time.perf_counter() - started))
+        except BaseException:
+            writer.abort()
+            raise
+        remove_stale_versions(self.index_dir, BUILD.keep_versions)
+        return BuildSummary(
+            documents=manifest.documents,
+            chunks=manifest.chunks,
+            errors=len(self.problems),
+            mode=manifest.mode,
+            model=manifest.model_name,
+            seconds=time.perf_counter() - started,
+            problems=tuple(self.problems),
+            warnings=tuple(self.warnings),
+            index=str(self.index_dir),
+            **self.counts,
+        )
+
+    def _add_batch(
+        self, writer: IndexWriter, batch: list[Article | Problem], known: dict[str, str], seen: set[str]
+    ) -> None:
+        fresh: list[Article] = []
+        replaced: list[str] = []
+        for item in batch:
+            if isinstance(item, Problem):
+                log.warning("skipped %s", item)
+                self.problems.append(str(item))
+            elif item.doc_id in seen:
+                self.counts["duplicates"] += 1
+            else:
+                seen.add(item.doc_id)
+                old_hash = known.get(item.doc_id)
+                if old_hash == item.content_hash:
+                    self.counts["skipped"] += 1
+                    continue
+                self.counts["updated" if old_hash else "added"] += 1
+                if old_hash:
+                    replaced.append(item.doc_id)
+                fresh.append(item)
+        chunked = [(article, self.chunker.split(article)) for article in fresh]
+        inputs = {id(c): embedding_input(c.title, c.text) for _, chunks in chunked for c in chunks}
+        hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
+        vectors = writer.reusable_vectors(list(hashes.values()))  # before the old chunks go
+        writer.remove_documents(replaced)
+        if self.embedder is not None:
+            todo = {hashes[key]: text for key, text in inputs.items() if hashes[key] not in vectors}
+            encoded = self.embedder.encode_documents(list(todo.values()))
+            vectors.update(zip(todo, encoded, strict=True))
+        for article, chunks in chunked:
+            chunk_hashes = [hashes[id(c)] for c in chunks]
+            ids = writer.add_document(article, chunks, [analyze(f"{c.title}\n{c.text}") for c in chunks], chunk_hashes)
+            if self.embedder is not None and ids:
+                writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
+
+    def _manifest_fields(self, seconds: float) -> dict[str, Any]:
+        import bm25s
+
+        software = {"rag_qa": __version__, "bm25s": getattr(bm25s, "__version__", "?")}
+        dense = None
+        if self.embedder is not None:
+            import faiss
+            import sentence_transformers
+
+            software |= {"faiss": faiss.__version__, "sentence_transformers": sentence_transformers.__version__}
+            dense = {"faiss": "IndexIDMap2(IndexFlatIP)", "metric": "inner_product", "normalized": True}
+        return dict(
+            mode="hybrid" if self.embedder else "lexical",
+            model=self.embedder.describe() if self.embedder else None,
+            model_requested=self.requested,
+            fallback_reason=self.fallback_reason,
+            chunking=self.chunker.plan.describe(),
+            analyzer=describe_analyzer(),
+            bm25={"library": "bm25s", "method": "lucene", "k1": RETRIEVAL.bm25_k1, "b": RETRIEVAL.bm25_b},
+            dense=dense,
+            created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            build_seconds=round(seconds, 3),
+            software=software,
+        )
+
+
+def embedding_input(title: str, text: str) -> str:
+    """What the model sees for a chunk: its article's title, then the passage."""
+    return f"{title[: CHUNKING.title_chars_embedded]}\n{text}"
+
+
+def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+# ---------------------------------------------------------------- asking
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One index version with its retriever; swapped as a whole so an answer never mixes versions."""
+
+    reader: IndexReader
+    retriever: Retriever
+
+
+class RagQA:
+    """Questions over a built index: ``RagQA.load("index").ask("who led the US side?")``."""
+
+    def __init__(self, loaded: _Loaded, embedder: Embedder | None, warnings: Sequence[str] = ()) -> None:
+        self._loaded = loaded
+        self._embedder = embedder
+        self._swap = threading.Lock()
+        self.warnings = tuple(warnings)
+
+    @classmethod
+    def load(cls, index_dir: str | Path | None = None, model: str | None = None) -> RagQA:
+        """Open an index. ``model`` (else RAG_QA_MODEL) must match the index's model; ``"none"`` forces lexical."""
+        reader = IndexReader(Path(index_dir or env_index()))
+        named = model or env_model()
+        built_with = reader.manifest.model_name
+        if named and named != NO_MODEL and canonical_model_name(named) != built_with:
+            reader.close()
+            raise ModelMismatch(
+                f"The index at {reader.index_dir} was built with {built_with or 'no model (lexical-only)'}, "
+                f"not {named}. Rebuild it with `rag-qa build --full --model {named}`, or leave --model out."
+            )
+        embedder, warnings = None, []
+        if built_with and named != NO_MODEL:
+            try:
+                embedder = load_embedder(built_with, BUILD.embed_batch_size)
+            except ModelUnavailable as exc:
+                warnings.append(f"{exc} Answering lexical-only.")
+                log.warning(warnings[-1])
+        elif reader.manifest.fallback_reason:
+            warnings.append(f"Lexical-only index: {reader.manifest.fallback_reason}")
+        return cls(_Loaded(reader, Retriever(reader, embedder)), embedder, warnings)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self._loaded.reader.manifest
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return self._loaded.retriever.modes
+
+    def ask(self, question: str, k: int = 5, mode: str | None = None) -> Answer:
+        """Answer from the indexed articles, citing passages; "not found" when they hold no answer."""
+        loaded = self._loaded
+        text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode)
+        return compose(query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used))
+
+    def search(self, question: str, k: int = 10, mode: str | None = None) -> list[Citation]:
+        """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""
+        *_, candidates, rows = self._retrieve(self._loaded, question, k, mode)
+        return citations_for(candidates, rows, k)
+
+    def _retrieve(self, loaded: _Loaded, question: str, k: int, mode: str | None) -> tuple[Any, ...]:
+        if not isinstance(k, int) or k < 1 or k > 100:
+            raise ValueError(f"k must be an integer between 1 and 100; got {k!r}")
+        text = clean_question(question)
+        mode_used = loaded.retriever.choose_mode(mode)
+        query = loaded.retriever.query(text, mode_used)
+        candidates = loaded.retriever.retrieve(query, mode_used, n=k * 3)
+        rows = loaded.reader.chunk_rows([c.chunk_id for c in candidates])
+        return text, mode_used, query, candidates, rows
+
+    def _warnings(self, requested: str | None, used: str) -> list[str]:
+        warnings = list(self.warnings)
+        if requested and requested != used:
+            warnings.append(f"Mode {requested} needs the embedding model; answered in {used} mode.")
+        return warnings
+
+    def refresh(self) -> bool:
+        """Switch to a newer index version on disk, if a build made one. Returns True when it switched."""
+        with self._swap:
+            current = self._loaded.reader
+            try:
+                on_disk = read_current_manifest(current.index_dir)
+            except (IndexMissing, IndexCorrupt):
+                return False
+            if on_disk.version_dir == current.manifest.version_dir:
+                return False
+            reader = IndexReader(current.index_dir)
+            embedder = self._embedder
+            if reader.manifest.model_name != (embedder.name if embedder else None):
+                embedder = load_embedder(reader.manifest.model_name) if reader.manifest.model_name else None
+                self._embedder = embedder
+            self._loaded = _Loaded(reader, Retriever(reader, embedder))
+            return True
+
+    def info(self) -> dict[str, Any]:
+        reader = self._loaded.reader
+        manifest = reader.manifest
+        return {
+            "index": str(reader.index_dir),
+            "version": manifest.version_dir,
+            "documents": manifest.documents,
+            "chunks": manifest.chunks,
+            "model": manifest.model_name,
+            "mode": self.modes[0],
+            "modes": list(self.modes),
+            "lexical_only_reason": manifest.fallback_reason,
+            "built_at": manifest.created_at,
+            "build_seconds": manifest.build_seconds,
+            "size_bytes": reader.size_bytes(),
+            "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},
+            "warnings": list(self.warnings),
+        }
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\u2066-\u2069\u202a-\u202e\ufeff]")
+
+
+def clean_question(question: str) -> str:
+    """Strip control and bidi-override characters and surrounding space; reject empty or huge questions."""
+    if not isinstance(question, str):
+        raise BadQuestion("The question must be text.")
+    text = " ".join(_CONTROL_CHARS.sub(" ", question).split())
+    if not text:
+        raise BadQuestion("Please type a question.")
+    if len(text) > RETRIEVAL.max_question_chars:
+        raise BadQuestion(
+            f"The question is too long ({len(text):,} characters; the limit is {RETRIEVAL.max_question_chars:,})."
+        )
+    return text
+
+
+def canonical_model_name(name: str) -> str:
+    """Local folders are named by their absolute path, hub models by their id."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if path.is_dir() else name

@@ -1,0 +1,123 @@
+"""Plain data that travels between the pipeline stages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+MODES = ("hybrid", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned document. Chunk offsets refer to ``text``."""
+
+    doc_id: str
+    title: str
+    text: str
+    source: str  # file path (``archive.zip:member`` inside archives) or the article's URL
+    content_hash: str
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file or record that was skipped, and why."""
+
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of an article: ``article.text[start:end] == text``."""
+
+    doc_id: str
+    ordinal: int
+    title: str
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A retrieved passage as shown to users; ``n`` is the number used in ``[n]`` markers."""
+
+    n: int
+    doc_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    score: float
+    chunk_id: int = field(default=-1, repr=False, compare=False)
+    highlight: tuple[int, int] | None = field(default=None, compare=False)  # used sentence, in ``text``
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("chunk_id", "highlight")}
+        out["score"] = round(float(self.score), 6)
+        if self.highlight is not None:
+            out["highlight"] = list(self.highlight)
+        return out
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    mode: str
+    citations: tuple[Citation, ...]
+    found: bool = True
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "mode": self.mode,
+            "found": self.found,
+            "citations": [c.to_dict() for c in self.citations],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class BuildSummary(Mapping[str, Any]):
+    """What a build did. Reads like the ``build --json`` object: ``summary["chunks"]`` or ``summary.chunks``."""
+
+    documents: int
+    chunks: int
+    added: int
+    updated: int
+    removed: int
+    skipped: int
+    errors: int
+    mode: str
+    model: str | None
+    seconds: float
+    duplicates: int = 0
+    problems: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    index: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["problems"] = list(self.problems)
+        out["warnings"] = list(self.warnings)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.to_dict())
+
+    def __len__(self) -> int:
+        return len(fields(self))

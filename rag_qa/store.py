@@ -1,0 +1,345 @@
+"""The index directory: manifest, chunk metadata (SQLite), dense vectors (FAISS), BM25 (bm25s). No pickle.
+
+Layout::
+
+    index/
+      manifest.json        the current version's manifest; replaced atomically to switch versions
+      v-<time>-<id>/       one complete version: manifest.json, chunks.sqlite, dense.faiss, bm25/
+      .build.lock          held by the one build allowed at a time
+
+A build writes ``v-….partial/``, renames it when complete, then replaces ``manifest.json``; a
+reader therefore sees the old version or the new one, never a mixture.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .config import FORMAT_VERSION, RETRIEVAL
+from .errors import IndexCorrupt, IndexMissing
+from .records import Article, Chunk
+
+MANIFEST = "manifest.json"
+CHUNKS_DB = "chunks.sqlite"
+DENSE = "dense.faiss"
+BM25_DIR = "bm25"
+BM25_IDS = "bm25_chunk_ids.npy"
+PARTIAL = ".partial"
+REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
+    content_hash TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, terms TEXT NOT NULL, embed_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
+"""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    version_dir: str
+    mode: str  # "hybrid" (FAISS + BM25) or "lexical" (BM25 only)
+    model: dict[str, Any] | None  # Embedder.describe(), or None for lexical-only
+    model_requested: str
+    fallback_reason: str | None
+    chunking: dict[str, Any]
+    analyzer: dict[str, Any]
+    bm25: dict[str, Any]
+    dense: dict[str, Any] | None
+    documents: int
+    chunks: int
+    created_at: str
+    build_seconds: float
+    software: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def model_name(self) -> str | None:
+        return self.model["name"] if self.model else None
+
+    def to_json(self) -> str:
+        return json.dumps({"format": "rag_qa-index", **asdict(self)}, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexMissing(f"No index at {path.parent}: build one with `rag-qa build`.") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise IndexCorrupt(f"The index manifest {path} is unreadable. {REBUILD_HINT}") from None
+        if not isinstance(data, dict) or data.get("format") != "rag_qa-index":
+            raise IndexCorrupt(f"{path} is not a rag_qa index manifest. {REBUILD_HINT}")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexCorrupt(
+                f"The index at {path.parent} has format version {data.get('format_version')}; this rag_qa reads "
+                f"version {FORMAT_VERSION}. {REBUILD_HINT}"
+            )
+        data.pop("format")
+        try:
+            manifest = cls(**data)
+        except TypeError:
+            raise IndexCorrupt(f"The index manifest {path} has missing or unknown fields. {REBUILD_HINT}") from None
+        if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
+            raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
+        return manifest
+
+
+def read_current_manifest(index_dir: Path) -> Manifest:
+    if not index_dir.is_dir():
+        raise IndexMissing(f"No index directory {index_dir}: build one with `rag-qa build`.")
+    return Manifest.read(index_dir / MANIFEST)
+
+
+# ---------------------------------------------------------------- writing
+
+
+class IndexWriter:
+    """Builds a new index version beside the current one; ``commit`` switches to it atomically."""
+
+    def __init__(self, index_dir: Path, previous: Manifest | None, dimension: int | None) -> None:
+        self.index_dir = index_dir
+        self.version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        self.dir = index_dir / (self.version + PARTIAL)
+        self.dir.mkdir(parents=True)
+        if previous is not None:
+            shutil.copyfile(index_dir / previous.version_dir / CHUNKS_DB, self.dir / CHUNKS_DB)
+        self.db = sqlite3.connect(self.dir / CHUNKS_DB)
+        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self.dense = None
+        if dimension is not None:
+            import faiss
+
+            if previous is not None and previous.dense is not None:
+                self.dense = _read_faiss(index_dir / previous.version_dir / DENSE)
+            else:
+                self.dense = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    def document_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("SELECT doc_id, content_hash FROM documents"))
+
+    def reusable_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors already in the index for these embedding inputs (so unchanged text is never re-encoded)."""
+        if self.dense is None or not embed_hashes:
+            return {}
+        found: dict[str, int] = {}
+        for batch in _batches(list(set(embed_hashes)), 500):
+            marks = ",".join("?" * len(batch))
+            found.update(self.db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
+        return {h: self.dense.reconstruct(int(i)) for h, i in found.items()}
+
+    def remove_documents(self, doc_ids: Iterable[str]) -> None:
+        doc_ids = list(doc_ids)
+        for batch in _batches(doc_ids, 500):
+            marks = ",".join("?" * len(batch))
+            ids = [row[0] for row in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)]
+            if self.dense is not None and ids:
+                self.dense.remove_ids(np.asarray(ids, dtype=np.int64))
+            self.db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", batch)
+            self.db.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", batch)
+
+    def add_document(
+        self, article: Article, chunks: Sequence[Chunk], terms: Sequence[list[str]], embed_hashes: Sequence[str]
+    ) -> list[int]:
+        """Store an article and its chunks; returns the new chunk ids (the FAISS ids of their vectors)."""
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
+        )
+        ids = []
+        for chunk, chunk_terms, embed_hash in zip(chunks, terms, embed_hashes, strict=True):
+            cursor = self.db.execute(
+                'INSERT INTO chunks (doc_id, ordinal, start, "end", text, terms, embed_hash) VALUES (?,?,?,?,?,?,?)',
+                (chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text, " ".join(chunk_terms), embed_hash),
+            )
+            ids.append(int(cursor.lastrowid or 0))
+        return ids
+
+    def add_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        if self.dense is not None and len(ids):
+            self.dense.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+
+    def counts(self) -> tuple[int, int]:
+        documents = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        return int(documents), int(chunks)
+
+    def commit(self, manifest_fields: dict[str, Any]) -> Manifest:
+        """Write BM25 and FAISS, then switch ``manifest.json`` to this version atomically."""
+        self.db.commit()
+        self._write_bm25()
+        documents, chunks = self.counts()
+        self.db.close()
+        if self.dense is not None:
+            import faiss
+
+            faiss.write_index(self.dense, str(self.dir / DENSE))
+        manifest = Manifest(
+            format_version=FORMAT_VERSION, version_dir=self.version, documents=documents, chunks=chunks,
+            **manifest_fields,
+        )
+        (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
+        _fsync_tree(self.dir)
+        final = self.index_dir / self.version
+        os.rename(self.dir, final)
+        tmp = self.index_dir / f".{MANIFEST}.{self.version}.tmp"
+        tmp.write_text(manifest.to_json(), encoding="utf-8")
+        _fsync_file(tmp)
+        os.replace(tmp, self.index_dir / MANIFEST)
+        _fsync_dir(self.index_dir)
+        return manifest
+
+    def abort(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _write_bm25(self) -> None:
+        import bm25s
+
+        ids: list[int] = []
+        corpus: list[list[str]] = []
+        for chunk_id, terms in self.db.execute("SELECT id, terms FROM chunks ORDER BY id"):
+            ids.append(chunk_id)
+            corpus.append(terms.split())
+        retriever = bm25s.BM25(k1=RETRIEVAL.bm25_k1, b=RETRIEVAL.bm25_b, method="lucene")
+        if corpus:
+            retriever.index(corpus, show_progress=False)
+            retriever.save(str(self.dir / BM25_DIR), show_progress=False)
+        np.save(self.dir / BM25_IDS, np.asarray(ids, dtype=np.int64), allow_pickle=False)
+
+
+def remove_stale_versions(index_dir: Path, keep: int) -> None:
+    """Delete unfinished builds and all but the newest ``keep`` complete versions (current one always kept)."""
+    current = None
+    try:
+        current = Manifest.read(index_dir / MANIFEST).version_dir
+    except (IndexMissing, IndexCorrupt):
+        pass
+    for leftover in index_dir.glob(f"v-*{PARTIAL}"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    for tmp in index_dir.glob(f".{MANIFEST}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+    versions = sorted((p for p in index_dir.glob("v-*") if p.is_dir() and not p.name.endswith(PARTIAL)), reverse=True)
+    older = [v for v in versions if v.name != current]
+    for version in older[max(keep - 1, 0) :]:
+        shutil.rmtree(version, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- reading
+
+
+class IndexReader:
+    """A loaded, read-only index version. Safe to share between threads."""
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self.manifest = read_current_manifest(index_dir)
+        self.dir = index_dir / self.manifest.version_dir
+        db_path = self.dir / CHUNKS_DB
+        if not db_path.is_file():
+            raise IndexCorrupt(f"The index at {index_dir} lacks {db_path.name}. {REBUILD_HINT}")
+        try:
+            self._db = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()
+        except sqlite3.DatabaseError:
+            raise IndexCorrupt(f"The chunk database {db_path} is damaged. {REBUILD_HINT}") from None
+        self._lock = threading.Lock()
+        self.dense = _read_faiss(self.dir / DENSE) if self.manifest.dense is not None else None
+        self.bm25, self.bm25_ids = self._read_bm25()
+        if self.dense is not None and self.dense.ntotal != len(self.bm25_ids):
+            raise IndexCorrupt(f"The index at {index_dir} has mismatched parts. {REBUILD_HINT}")
+
+    def _read_bm25(self) -> tuple[Any, np.ndarray]:
+        import bm25s
+
+        try:
+            ids = np.load(self.dir / BM25_IDS, allow_pickle=False)
+            if len(ids) == 0:
+                return None, ids
+            retriever = bm25s.BM25.load(str(self.dir / BM25_DIR), mmap=False, allow_pickle=False)
+        except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError):
+            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
+        if retriever.scores["num_docs"] != len(ids):
+            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is inconsistent. {REBUILD_HINT}")
+        return retriever, ids
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        query = (
+            'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source '
+            f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})"
+        )
+        with self._lock:
+            rows = self._db.execute(query, [int(i) for i in chunk_ids]).fetchall()
+        keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source")
+        return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+
+    def document_text(self, doc_id: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _read_faiss(path: Path) -> Any:
+    import faiss
+
+    if not path.is_file():
+        raise IndexCorrupt(f"The dense index file {path} is missing. {REBUILD_HINT}")
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError:
+        raise IndexCorrupt(f"The dense index file {path} is damaged. {REBUILD_HINT}") from None
+
+
+def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    for path in root.rglob("*"):
+        if path.is_file():
+            _fsync_file(path)
+    for path in [*(p for p in root.rglob("*") if p.is_dir()), root]:
+        _fsync_dir(path)
