@@ -48,14 +48,24 @@ class Chunker:
     def split(self, article: Article) -> list[Chunk]:
         text = article.text
         chunks: list[Chunk] = []
-        search_from = 0
+        previous_start, previous_end = -1, 0
         for piece in self._splitter.split_text(text):
-            start = text.find(piece, search_from)
-            if start < 0:  # cannot happen with keep_separator; guard the offset invariant anyway
-                start = text.find(piece)
-                if start < 0:
-                    continue
-            end = start + len(piece)
-            chunks.append(Chunk(article.doc_id, len(chunks), article.title, piece, start, end))
-            search_from = start + 1
+            start = _locate(text, piece, previous_start, previous_end)
+            if start < 0:  # cannot happen with keep_separator; the offset invariant matters more than the piece
+                continue
+            chunks.append(Chunk(article.doc_id, len(chunks), article.title, piece, start, start + len(piece)))
+            previous_start, previous_end = start, start + len(piece)
         return chunks
+
+
+def _locate(text: str, piece: str, previous_start: int, previous_end: int) -> int:
+    """Where ``piece`` starts: after the previous chunk's start, and reaching past its end.
+
+    Each chunk brings new text, so the first occurrence that satisfies both is the right one even
+    when the same words repeat (a plain ``find`` would land on an earlier copy).
+    """
+    start = text.find(piece, previous_start + 1)
+    first = start
+    while start >= 0 and start + len(piece) <= previous_end:
+        start = text.find(piece, start + 1)
+    return start if start >= 0 else first

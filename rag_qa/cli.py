@@ -86,8 +86,10 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
             f"model {summary.model or 'none'}): {summary.added} added, {summary.updated} updated, "
             f"{summary.removed} removed, {summary.skipped} unchanged, {summary.errors} errors, {summary.seconds:.1f} s"
         )
-        for problem in summary.problems:
+        for problem in summary.problems[:10]:
             click.echo(f"  skipped {problem}", err=True)
+        if len(summary.problems) > 10:
+            click.echo(f"  … and {len(summary.problems) - 10} more skipped (see --json)", err=True)
     for warning in summary.warnings:
         click.secho(f"WARNING: {warning}", fg="yellow", err=True)
 

@@ -117,6 +117,8 @@ def read_bytes(name: str, suffix: str, data: bytes) -> Iterator[Article | Proble
     """Articles in one file's bytes. Raises SkipFile when the whole file is unusable."""
     if not data.strip():
         raise SkipFile("empty file")
+    if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SkipFile("binary file, not text")
     if suffix in (".html", ".htm"):
         yield _html_article(name, data)
     elif suffix == ".json":
@@ -136,8 +138,6 @@ def decode(data: bytes) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise SkipFile("undecodable text (bad UTF-16)") from None
-    if b"\x00" in data[:8192]:
-        raise SkipFile("binary file, not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

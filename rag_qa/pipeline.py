@@ -158,7 +158,7 @@ class _Build:
             errors=len(self.problems),
             mode=manifest.mode,
             model=manifest.model_name,
-            seconds=time.perf_counter() - started,
+            seconds=round(time.perf_counter() - started, 3),
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
             index=str(self.index_dir),
@@ -172,7 +172,7 @@ class _Build:
         replaced: list[str] = []
         for item in batch:
             if isinstance(item, Problem):
-                log.warning("skipped %s", item)
+                log.info("skipped %s", item)
                 self.problems.append(str(item))
             elif item.doc_id in seen:
                 self.counts["duplicates"] += 1

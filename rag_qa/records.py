@@ -110,7 +110,6 @@ class BuildSummary(Mapping[str, Any]):
         out = asdict(self)
         out["problems"] = list(self.problems)
         out["warnings"] = list(self.warnings)
-        out["seconds"] = round(self.seconds, 3)
         return out
 
     def __getitem__(self, key: str) -> Any:

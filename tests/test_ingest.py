@@ -1,0 +1,114 @@
+import json
+import zipfile
+
+from rag_qa.ingest import iter_articles
+from rag_qa.records import Article, Problem
+
+
+def read(*paths):
+    items = list(iter_articles(paths))
+    return [i for i in items if isinstance(i, Article)], [i for i in items if isinstance(i, Problem)]
+
+
+def test_txt_title_is_first_line_and_news_noise_is_cleaned(seed_dir):
+    (article,), problems = read(seed_dir)
+    assert problems == []
+    assert article.title == "البيت الأبيض يكشف تفاصيل الاجتماع الأمريكي الإسرائيلي بشأن رفح"
+    assert "ADVERTISEMENT" not in article.text
+    # the seed repeats a headline: exact duplicate paragraphs are kept once
+    assert article.text.count("نتنياهو: لن يتحقق النصر على حماس بدون عملية عسكرية في رفح الفلسطينية\n") == 1
+    assert "جيك سوليفان" in article.text
+
+
+def test_ids_are_stable_and_hash_follows_content(tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("Title\nFirst body line.", encoding="utf-8")
+    (first,), _ = read(path)
+    (again,), _ = read(path)
+    path.write_text("Title\nChanged body line.", encoding="utf-8")
+    (changed,), _ = read(path)
+    assert first.doc_id == again.doc_id == changed.doc_id
+    assert first.content_hash == again.content_hash != changed.content_hash
+
+
+def test_cp1256_arabic_is_decoded(tmp_path):
+    path = tmp_path / "legacy.txt"
+    path.write_bytes("عنوان الخبر\nقال وزير الخارجية إن المحادثات ستستمر الأسبوع المقبل في القاهرة.".encode("cp1256"))
+    (article,), problems = read(path)
+    assert problems == []
+    assert article.title == "عنوان الخبر"
+    assert "وزير الخارجية" in article.text
+
+
+def test_html_drops_scripts_and_styles(tmp_path):
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>عنوان الصفحة</title><style>p{color:red}</style></head><body>"
+        "<nav>Home | About</nav><article><h1>عنوان الصفحة</h1><p>الفقرة الأولى من الخبر.</p>"
+        "<script>alert('x')</script><p>The second paragraph.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    (article,), _ = read(path)
+    assert article.title == "عنوان الصفحة"
+    assert "الفقرة الأولى من الخبر." in article.text and "The second paragraph." in article.text
+    assert "alert" not in article.text and "color" not in article.text and "Home" not in article.text
+
+
+def test_markdown_json_jsonl_and_zip(tmp_path):
+    (tmp_path / "note.md").write_text("# Heading here\n\nSome [linked text](http://x.y) and **bold**.", encoding="utf-8")
+    records = [
+        {"source": "okaz", "url": "http://okaz.example/1", "date_extracted": "2015-07-21", "title": "خبر أول",
+         "author": "x", "content": "نص الخبر الأول"},
+        {"title": "no body here"},
+        {"title": "Second", "text": "Second text body"},
+    ]
+    (tmp_path / "news.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "news.jsonl").write_text(
+        json.dumps({"title": "Line one", "content": "Body one"}) + "\n{broken\n", encoding="utf-8"
+    )
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as archive:
+        archive.writestr("inner/story.txt", "Zipped title\nZipped body text.")
+    articles, problems = read(tmp_path)
+    by_title = {a.title: a for a in articles}
+    assert by_title["Heading here"].text == "Some linked text and bold."
+    assert by_title["خبر أول"].source == "http://okaz.example/1" and by_title["خبر أول"].date == "2015-07-21"
+    assert by_title["Second"].text == "Second text body"
+    assert by_title["Line one"].text == "Body one"
+    assert by_title["Zipped title"].source.endswith("bundle.zip:inner/story.txt")
+    reasons = " | ".join(p.reason for p in problems)
+    assert "no 'content' or 'text' field" in reasons and "invalid JSON line" in reasons
+
+
+def test_bad_files_are_skipped_with_a_reason_and_others_survive(tmp_path):
+    (tmp_path / "good.txt").write_text("Good title\nGood body.", encoding="utf-8")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (tmp_path / "broken.json").write_text('{"title": "x", "content": ', encoding="utf-8")
+    (tmp_path / "wrong.json").write_text("42", encoding="utf-8")
+    (tmp_path / "image.pdf").write_bytes(b"%PDF-1.4")
+    good_zip = tmp_path / "whole.zip"
+    with zipfile.ZipFile(good_zip, "w") as archive:
+        archive.writestr("a.txt", "Zip title\n" + "zip body " * 200)
+    (tmp_path / "truncated.zip").write_bytes(good_zip.read_bytes()[:60])
+    articles, problems = read(tmp_path)
+    assert sorted(a.title for a in articles) == ["Good title", "Zip title"]
+    reasons = {p.source.rsplit("/", 1)[-1]: p.reason for p in problems}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["binary.txt"] == "binary file, not text"
+    assert reasons["broken.json"].startswith("invalid JSON")
+    assert reasons["wrong.json"].startswith("JSON holds neither")
+    assert reasons["image.pdf"].startswith("unsupported file type")
+    assert "truncated or corrupt" in reasons["truncated.zip"]
+
+
+def test_missing_source_is_a_problem_not_a_crash(tmp_path):
+    articles, problems = read(tmp_path / "nope")
+    assert articles == [] and problems[0].reason == "no such file or folder"
+
+
+def test_squad_file_gives_one_article_per_paragraph():
+    from conftest import DATA
+
+    articles, problems = read(DATA / "xquad_ar_small.json")
+    assert problems == [] and len(articles) == 18
+    assert articles[0].title == "Super Bowl 50"
