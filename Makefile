@@ -44,8 +44,7 @@ check: install-dev
 	$(PY) -m ruff check rag_qa tests app.py
 	$(PY) -m mypy rag_qa
 
-test: install-dev browser
-	$(PY) -m ruff check rag_qa tests app.py
+test: check browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
 
 clean:

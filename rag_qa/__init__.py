@@ -1,8 +1,8 @@
 """rag_qa: cited question answering over Arabic and English news articles.
 
-    from rag_qa import RagQA, build_index
-    build_index(["seeds"], index_dir="index")
-    answer = RagQA.load("index").ask("who led the US side?")
+from rag_qa import RagQA, build_index
+build_index(["seeds"], index_dir="index")
+answer = RagQA.load("index").ask("who led the US side?")
 """
 
 from __future__ import annotations

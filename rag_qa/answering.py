@@ -23,7 +23,10 @@ from .textnorm import terms as analyze
 
 NOT_FOUND = "Not found in the indexed articles."
 NOT_FOUND_ARABIC = "لم أجد الإجابة في المقالات المفهرسة (not found in the indexed articles)."
-SENTENCE_PASSAGES = 3  # sentences are picked from this many of the best passages
+SENTENCE_PASSAGES = 5  # sentences are picked from this many of the best passages
+DENSE_WEIGHT = 0.5  # lexical evidence leads; similarity decides where words do not match (cross-lingual)
+PHRASE_WEIGHT = 0.25  # question word pairs found side by side ("الجانب الأمريكي")
+RANK_PENALTY = 0.02  # per position of the sentence's passage in the ranking
 MAX_ANSWER_SENTENCES = 2
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
 
@@ -123,8 +126,23 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
+def answer_pool(passages: Sequence[_Passage]) -> list[int]:
+    """Passages whose sentences may answer: the best fused ones, plus the best of each retriever.
+
+    Fusion can push a passage that only one retriever found down the list (a weak dense model
+    disagreeing with BM25, or BM25 blind to a cross-lingual match); each retriever's best two stay.
+    """
+    pool = list(range(min(SENTENCE_PASSAGES, len(passages))))
+    by_bm25 = sorted(range(len(passages)), key=lambda i: -passages[i].candidate.bm25)
+    by_dense = sorted(range(len(passages)), key=lambda i: -(passages[i].candidate.dense or 0.0))
+    for i in [*by_bm25[:2], *by_dense[:2]]:
+        if i not in pool:
+            pool.append(i)
+    return pool
+
+
 def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> bool:
-    top = passages[:SENTENCE_PASSAGES]
+    top = [passages[i] for i in answer_pool(passages)]
     if any(coverage(query, p.terms) >= RETRIEVAL.min_lexical_coverage for p in top):
         return True
     if embedder is None:
@@ -134,7 +152,7 @@ def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder 
 
 
 def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
-    sentences = _scored_sentences(query, passages[:SENTENCE_PASSAGES], embedder)
+    sentences = _scored_sentences(query, passages, answer_pool(passages), embedder)
     if not sentences:
         return []
     best = max(sentences, key=lambda s: s.score)
@@ -147,22 +165,30 @@ def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embed
     return sorted(chosen, key=lambda s: (s.passage, s.start)) if len({s.passage for s in chosen}) == 1 else chosen
 
 
-def _scored_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
-    found: list[tuple[int, int, int, str, frozenset[str]]] = []
-    for p, passage in enumerate(passages):
-        text = passage.row["text"]
+def _scored_sentences(
+    query: Query, passages: Sequence[_Passage], pool: Sequence[int], embedder: Embedder | None
+) -> list[Sentence]:
+    found: list[tuple[int, int, int, str, list[str]]] = []
+    for p in pool:
+        text = passages[p].row["text"]
         for start, end in sentence_spans(text):
-            found.append((p, start, end, text[start:end], frozenset(analyze(text[start:end]))))
+            found.append((p, start, end, text[start:end], analyze(text[start:end])))
     if not found:
         return []
     similarity = np.zeros(len(found), dtype=np.float32)
     if embedder is not None and query.vector is not None:
-        similarity = embedder.encode_documents([s[3] for s in found]) @ query.vector
+        cosine = embedder.encode_documents([s[3] for s in found]) @ query.vector
+        # rescaled so that the model's evidence threshold maps to 0 and a perfect match to 1
+        floor = embedder.style.min_similarity
+        similarity = np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0)
+    question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
     sentences = []
     for (p, start, end, text, sentence_terms), sim in zip(found, similarity, strict=True):
-        lexical = coverage(query, sentence_terms)
-        score = lexical + float(sim) - 0.05 * p
-        sentences.append(Sentence(p, start, end, text, score, frozenset(sentence_terms & set(query.term_weights))))
+        distinct = frozenset(sentence_terms)
+        pairs = set(zip(sentence_terms, sentence_terms[1:], strict=False))
+        phrases = len(question_pairs & pairs) / max(len(question_pairs), 1)
+        score = coverage(query, distinct) + PHRASE_WEIGHT * phrases + DENSE_WEIGHT * float(sim) - RANK_PENALTY * p
+        sentences.append(Sentence(p, start, end, text, score, distinct & set(query.term_weights)))
     return sentences
 
 

@@ -59,13 +59,20 @@ class Chunker:
 
 
 def _locate(text: str, piece: str, previous_start: int, previous_end: int) -> int:
-    """Where ``piece`` starts: after the previous chunk's start, and reaching past its end.
+    """Where ``piece`` starts, given the previous chunk's span.
 
-    Each chunk brings new text, so the first occurrence that satisfies both is the right one even
-    when the same words repeat (a plain ``find`` would land on an earlier copy).
+    A chunk starts after the previous one's start, reaches past its end (it brings new text) and
+    leaves no gap (it starts no later than the first non-space character after the previous end).
+    Of the occurrences that fit, the last one is taken: with repeated words a plain ``find`` would
+    land on an earlier copy.
     """
+    gap_end = previous_end
+    while gap_end < len(text) and text[gap_end].isspace():
+        gap_end += 1
+    best = -1
     start = text.find(piece, previous_start + 1)
-    first = start
-    while start >= 0 and start + len(piece) <= previous_end:
+    while 0 <= start <= gap_end:
+        if start + len(piece) > previous_end:
+            best = start
         start = text.find(piece, start + 1)
-    return start if start >= 0 else first
+    return best if best >= 0 else text.find(piece, previous_start + 1)

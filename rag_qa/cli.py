@@ -17,7 +17,11 @@ from .config import DEFAULT_MODEL, env_index
 F = TypeVar("F", bound=Callable[..., Any])
 
 index_option = click.option(
-    "--index", "index_dir", envvar="RAG_QA_INDEX", default=env_index, show_default="index",
+    "--index",
+    "index_dir",
+    envvar="RAG_QA_INDEX",
+    default=env_index,
+    show_default="index",
     help="Index directory (env RAG_QA_INDEX).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -98,8 +102,12 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
 @click.argument("question")
 @index_option
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Passages to cite.")
-@click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None,
-              help="Retrieval mode (default: hybrid when the index has vectors, else lexical).")
+@click.option(
+    "--mode",
+    type=click.Choice(["hybrid", "dense", "lexical"]),
+    default=None,
+    help="Retrieval mode (default: hybrid when the index has vectors, else lexical).",
+)
 @_model_option("Must match the model the index was built with (env RAG_QA_MODEL); 'none' forces lexical.")
 @json_option
 @friendly_errors
@@ -122,7 +130,9 @@ def ask(question: str, index_dir: str, k: int, mode: str | None, model: str | No
 
 @cli.command(name="eval")
 @click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False), help="SQuAD-format JSON.")
-@click.option("--questions", type=click.Path(exists=True, dir_okay=False), help="SQuAD-format questions (default: corpus).")
+@click.option(
+    "--questions", type=click.Path(exists=True, dir_okay=False), help="SQuAD-format questions (default: corpus)."
+)
 @click.option("--extra-source", multiple=True, type=click.Path(exists=True), help="Distractor articles (repeatable).")
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Passages per question.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
@@ -130,13 +140,22 @@ def ask(question: str, index_dir: str, k: int, mode: str | None, model: str | No
 @_model_option("Embedding model ('none' = lexical only).")
 @json_option
 @friendly_errors
-def evaluate(corpus: str, questions: str | None, extra_source: tuple[str, ...], k: int, mode: str | None,
-             limit: int | None, model: str | None, as_json: bool) -> None:
+def evaluate(
+    corpus: str,
+    questions: str | None,
+    extra_source: tuple[str, ...],
+    k: int,
+    mode: str | None,
+    limit: int | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
     """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA)."""
     from .evaluation import evaluate as run_eval
 
-    report = run_eval(corpus, questions, extra_source, k=k, model=model, mode=mode, limit=limit,
-                      show_progress=sys.stderr.isatty())
+    report = run_eval(
+        corpus, questions, extra_source, k=k, model=model, mode=mode, limit=limit, show_progress=sys.stderr.isatty()
+    )
     if as_json:
         _emit(report)
     else:

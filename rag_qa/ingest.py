@@ -69,7 +69,9 @@ def _read_path(path: Path) -> Iterator[Article | Problem]:
     name = display_name(path)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        yield Problem(name, f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED_SUFFIXES)})")
+        yield Problem(
+            name, f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED_SUFFIXES)})"
+        )
         return
     try:
         size = path.stat().st_size
@@ -238,8 +240,10 @@ def _json_articles(name: str, text: str) -> Iterator[Article | Problem]:
     if isinstance(data, dict) and isinstance(data.get("data"), list) and _is_squad(data["data"]):
         yield from _squad_articles(name, data["data"])
         return
+    records: list[Any]
     if isinstance(data, dict):
-        records = data.get("articles") if isinstance(data.get("articles"), list) else [data]
+        articles = data.get("articles")
+        records = articles if isinstance(articles, list) else [data]
     elif isinstance(data, list):
         records = data
     else:
@@ -268,7 +272,7 @@ def _record_article(name: str, i: int, record: Any) -> Article | Problem:
     if text is None:
         return Problem(where, "article has no 'content' or 'text' field")
     url = record.get("url") if isinstance(record.get("url"), str) else None
-    title = record.get("title") if isinstance(record.get("title"), str) else ""
+    title = record["title"] if isinstance(record.get("title"), str) else ""
     date = next((str(record[k]) for k in ("date", "published", "date_extracted") if record.get(k)), None)
     article = make_article(f"{name}#{url or i}", title, text, url or where, date)
     return article if article is not None else Problem(where, "article text is empty")

@@ -86,7 +86,9 @@ class _Build:
         except ModelUnavailable as exc:
             if explicit or not is_default(requested):
                 raise
-            message = f"{exc} Building a LEXICAL-ONLY index (BM25): English questions over Arabic articles need the model."
+            message = (
+                f"{exc} Building a LEXICAL-ONLY index (BM25): English questions over Arabic articles need the model."
+            )
             log.warning(message)
             self.warnings.append(message)
             return None, str(exc)
@@ -298,7 +300,9 @@ class RagQA:
         """Answer from the indexed articles, citing passages; "not found" when they hold no answer."""
         loaded = self._loaded
         text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode)
-        return compose(query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used))
+        return compose(
+            query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used)
+        )
 
     def search(self, question: str, k: int = 10, mode: str | None = None) -> list[Citation]:
         """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""

@@ -14,6 +14,7 @@ reader therefore sees the old version or the new one, never a mixture.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -192,7 +193,10 @@ class IndexWriter:
 
             faiss.write_index(self.dense, str(self.dir / DENSE))
         manifest = Manifest(
-            format_version=FORMAT_VERSION, version_dir=self.version, documents=documents, chunks=chunks,
+            format_version=FORMAT_VERSION,
+            version_dir=self.version,
+            documents=documents,
+            chunks=chunks,
             **manifest_fields,
         )
         (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -213,7 +217,7 @@ class IndexWriter:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _write_bm25(self) -> None:
-        import bm25s
+        bm25s = _import_bm25s()
 
         ids: list[int] = []
         corpus: list[list[str]] = []
@@ -269,7 +273,7 @@ class IndexReader:
             raise IndexCorrupt(f"The index at {index_dir} has mismatched parts. {REBUILD_HINT}")
 
     def _read_bm25(self) -> tuple[Any, np.ndarray]:
-        import bm25s
+        bm25s = _import_bm25s()
 
         try:
             ids = np.load(self.dir / BM25_IDS, allow_pickle=False)
@@ -306,6 +310,13 @@ class IndexReader:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _import_bm25s() -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+    return bm25s
 
 
 def _read_faiss(path: Path) -> Any:

@@ -20,10 +20,14 @@ ANALYZER_VERSION = 1
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed\u0640]")
 _LETTER_FORMS = str.maketrans(
     {
-        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا",  # alef with hamza / madda / wasla → bare alef
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",  # alef with hamza / madda / wasla → bare alef
         "ى": "ي",  # alef maqsura → yaa
         "ة": "ه",  # taa marbuta → haa
-        "ی": "ي", "ک": "ك",  # Persian yeh / keheh
+        "ی": "ي",
+        "ک": "ك",  # Persian yeh / keheh
         **{chr(0x0660 + d): str(d) for d in range(10)},  # Arabic-Indic digits
         **{chr(0x06F0 + d): str(d) for d in range(10)},  # Eastern Arabic-Indic digits
     }

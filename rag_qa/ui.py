@@ -126,11 +126,15 @@ def respond(service: ChatService, question: str, history: list[dict[str, Any]] |
     try:
         answer = service.ask(question)
     except (RagQAError, ValueError) as exc:
-        history += [{"role": "user", "content": escape_markdown(question or "")},
-                    {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"}]
+        history += [
+            {"role": "user", "content": escape_markdown(question or "")},
+            {"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"},
+        ]
         return "", history, ""
-    history += [{"role": "user", "content": escape_markdown(answer.question)},
-                {"role": "assistant", "content": escape_markdown(answer.text) + f"\n\n*mode: {answer.mode}*"}]
+    history += [
+        {"role": "user", "content": escape_markdown(answer.question)},
+        {"role": "assistant", "content": escape_markdown(answer.text) + f"\n\n*mode: {answer.mode}*"},
+    ]
     return "", history, sources_html(answer.citations)
 
 
@@ -169,6 +173,7 @@ def build_demo(index_dir: str | Path | None = None) -> Any:
         outputs = [question, chatbot, sources, status, banner]
         ask_button.click(on_ask, [question, chatbot], outputs, api_visibility="private")
         question.submit(on_ask, [question, chatbot], outputs, api_visibility="private")
+
         def ask(question: str, k: int = 5, mode: str = "") -> dict[str, Any]:
             """Answer a question from the indexed articles; returns the answer, mode and citations."""
             return api_ask(service, question, k, mode)
@@ -177,7 +182,9 @@ def build_demo(index_dir: str | Path | None = None) -> Any:
     return demo
 
 
-def serve(index_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None) -> None:
+def serve(
+    index_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None
+) -> None:
     demo = build_demo(index_dir)
     credentials = None
     if auth:
@@ -185,5 +192,6 @@ def serve(index_dir: str | Path | None = None, host: str = "127.0.0.1", port: in
         if not user or not password:
             raise RagQAError("--auth must look like USER:PASSWORD.")
         credentials = (user, password)
-    demo.queue(default_concurrency_limit=8).launch(server_name=host, server_port=port, auth=credentials,
-                                                    show_error=False, css=_CSS)
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=host, server_port=port, auth=credentials, show_error=False, css=_CSS
+    )

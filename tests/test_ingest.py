@@ -55,10 +55,18 @@ def test_html_drops_scripts_and_styles(tmp_path):
 
 
 def test_markdown_json_jsonl_and_zip(tmp_path):
-    (tmp_path / "note.md").write_text("# Heading here\n\nSome [linked text](http://x.y) and **bold**.", encoding="utf-8")
+    (tmp_path / "note.md").write_text(
+        "# Heading here\n\nSome [linked text](http://x.y) and **bold**.", encoding="utf-8"
+    )
     records = [
-        {"source": "okaz", "url": "http://okaz.example/1", "date_extracted": "2015-07-21", "title": "خبر أول",
-         "author": "x", "content": "نص الخبر الأول"},
+        {
+            "source": "okaz",
+            "url": "http://okaz.example/1",
+            "date_extracted": "2015-07-21",
+            "title": "خبر أول",
+            "author": "x",
+            "content": "نص الخبر الأول",
+        },
         {"title": "no body here"},
         {"title": "Second", "text": "Second text body"},
     ]

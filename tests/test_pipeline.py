@@ -95,7 +95,9 @@ def test_incremental_build_reuses_vectors_of_unchanged_text(tiny_model, seed_dir
 
     encoded: list[str] = []
     original = Embedder.encode_documents
-    monkeypatch.setattr(Embedder, "encode_documents", lambda self, texts: (encoded.extend(texts), original(self, texts))[1])
+    monkeypatch.setattr(
+        Embedder, "encode_documents", lambda self, texts: (encoded.extend(texts), original(self, texts))[1]
+    )
     index = tmp_path / "index"
     build_index([seed_dir], index, model=tiny_model)
     first_round = len(encoded)

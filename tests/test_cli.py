@@ -1,0 +1,134 @@
+"""The real `rag-qa` command, through click's CliRunner and (for exit codes and stderr) a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+from click.testing import CliRunner
+from conftest import DATA, ROOT, SULLIVAN, US_SIDE_AR
+
+from rag_qa.cli import cli
+
+CONTRACT_BUILD_KEYS = {
+    "documents",
+    "chunks",
+    "added",
+    "updated",
+    "removed",
+    "skipped",
+    "errors",
+    "mode",
+    "model",
+    "seconds",
+}
+CONTRACT_CITATION_KEYS = {"n", "doc_id", "title", "source", "text", "start", "end", "score"}
+CONTRACT_EVAL_KEYS = {
+    "n",
+    "mode",
+    "recall@1",
+    "recall@5",
+    "recall@10",
+    "mrr@10",
+    "answer_in_citations@5",
+    "answer_hit",
+    "abstained",
+    "latency_ms_p50",
+    "latency_ms_p95",
+}
+
+
+def run(*args, env=None):
+    result = CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+    return result
+
+
+def test_build_then_ask_json_cites_sullivan_first(seed_dir, tmp_path):
+    index = str(tmp_path / "index")
+    built = run("build", str(seed_dir), "--index", index, "--json")
+    assert built.exit_code == 0
+    summary = json.loads(built.stdout)
+    assert CONTRACT_BUILD_KEYS <= summary.keys() and summary["documents"] == 1 and summary["mode"] == "lexical"
+    assert "LEXICAL-ONLY" in built.stderr  # the default model is not available here: said loudly
+
+    asked = run("ask", US_SIDE_AR, "--index", index, "--json")
+    assert asked.exit_code == 0
+    answer = json.loads(asked.stdout)
+    assert {"question", "answer", "mode", "citations"} <= answer.keys() and answer["mode"] == "lexical"
+    first = answer["citations"][0]
+    assert CONTRACT_CITATION_KEYS <= first.keys() and first["n"] == 1 and SULLIVAN in first["text"]
+    assert "[1]" in answer["answer"]
+
+
+def test_ask_with_the_minilm_folder_runs_hybrid(seed_dir, tmp_path, minilm_path):
+    index = str(tmp_path / "index")
+    assert run("build", str(seed_dir), "--index", index, "--model", minilm_path, "--json").exit_code == 0
+    answer = json.loads(run("ask", US_SIDE_AR, "--index", index, "--model", minilm_path, "--json").stdout)
+    assert answer["mode"] == "hybrid" and SULLIVAN in answer["citations"][0]["text"]
+    info = json.loads(run("info", "--index", index, "--json").stdout)
+    assert info["mode"] == "hybrid" and info["documents"] == 1 and info["size_bytes"] > 0
+
+
+def test_env_vars_configure_index_and_model(seed_dir, tmp_path):
+    env = {"RAG_QA_INDEX": str(tmp_path / "env-index"), "RAG_QA_MODEL": "none"}
+    assert run("build", str(seed_dir), "--json", env=env).exit_code == 0
+    assert (tmp_path / "env-index" / "manifest.json").exists()
+    answer = json.loads(run("ask", US_SIDE_AR, "--json", env=env).stdout)
+    assert SULLIVAN in answer["citations"][0]["text"]
+
+
+def test_not_found_in_plain_text(lexical_index):
+    result = run("ask", "What is the capital of Australia?", "--index", str(lexical_index))
+    assert result.exit_code == 0 and "Not found in the indexed articles." in result.stdout
+
+
+def test_eval_on_a_small_squad_file():
+    result = run("eval", "--corpus", str(DATA / "xquad_ar_small.json"), "--model", "none", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert CONTRACT_EVAL_KEYS <= report.keys() and report["n"] == 103 and report["mode"] == "lexical"
+    assert report["recall@5"] >= 0.9 and report["answer_in_citations@5"] >= 0.85
+    assert report["recall@1"] <= report["recall@5"] <= report["recall@10"]
+
+
+def test_eval_cross_lingual_questions_match_by_id():
+    result = run(
+        "eval",
+        "--corpus",
+        str(DATA / "xquad_ar_small.json"),
+        "--questions",
+        str(DATA / "xquad_en_small.json"),
+        "--model",
+        "none",
+        "--json",
+    )
+    report = json.loads(result.stdout)
+    # English questions over Arabic paragraphs: BM25 cannot bridge languages, so recall is low without a model
+    assert report["n"] == 103 and report["recall@5"] < 0.5
+
+
+def _subprocess(*args):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", "rag_qa", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_errors_are_one_sentence_without_traceback(tmp_path, seed_dir):
+    missing = _subprocess("ask", "رفح", "--index", str(tmp_path / "none"))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "No index directory" in missing.stderr and "rag-qa build" in missing.stderr
+
+    named = _subprocess(
+        "build", str(seed_dir), "--index", str(tmp_path / "i"), "--model", "intfloat/multilingual-e5-small"
+    )
+    assert named.returncode == 1 and "Traceback" not in named.stderr
+    assert "Cannot" in named.stderr or "not in the local Hugging Face cache" in named.stderr
+
+    empty = _subprocess("ask", "   ", "--index", str(tmp_path / "none"))
+    assert empty.returncode == 1 and "Traceback" not in empty.stderr
+
+
+def test_help_is_instant_and_lists_commands():
+    result = _subprocess("--help")
+    assert result.returncode == 0
+    for command in ("build", "ask", "eval", "info", "serve"):
+        assert command in result.stdout
