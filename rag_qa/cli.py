@@ -85,8 +85,9 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
     if as_json:
         _emit(summary.to_dict())
     else:
+        mode = "LEXICAL-ONLY, the default model is unavailable" if summary.model is None and summary.warnings else summary.mode
         click.echo(
-            f"{summary.documents} documents, {summary.chunks} chunks in {summary.index} ({summary.mode}, "
+            f"{summary.documents} documents, {summary.chunks} chunks in {summary.index} ({mode}, "
             f"model {summary.model or 'none'}): {summary.added} added, {summary.updated} updated, "
             f"{summary.removed} removed, {summary.skipped} unchanged, {summary.errors} errors, {summary.seconds:.1f} s"
         )
@@ -94,8 +95,6 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
             click.echo(f"  skipped {problem}", err=True)
         if len(summary.problems) > 10:
             click.echo(f"  … and {len(summary.problems) - 10} more skipped (see --json)", err=True)
-    for warning in summary.warnings:
-        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
 
 
 @cli.command()

@@ -89,9 +89,12 @@ class _Build:
             message = (
                 f"{exc} Building a LEXICAL-ONLY index (BM25): English questions over Arabic articles need the model."
             )
-            log.warning(message)
-            self.warnings.append(message)
+            self._warn(message)
             return None, str(exc)
+
+    def _warn(self, message: str) -> None:
+        log.warning(message)
+        self.warnings.append(message)
 
     def _previous_manifest(self) -> Manifest | None:
         try:
@@ -99,16 +102,16 @@ class _Build:
         except IndexMissing:
             return None
         except IndexCorrupt as exc:
-            self.warnings.append(f"{exc} Rebuilding from scratch.")
+            self._warn(f"{exc} Rebuilding from scratch.")
             return None
         now = self.embedder.name if self.embedder else None
         if previous.analyzer != describe_analyzer():
-            self.warnings.append("The index was built with another text analyzer; rebuilding from scratch.")
+            self._warn("The index was built with another text analyzer; rebuilding from scratch.")
             return None
         if previous.model_name == now:
             return previous
         if previous.model_name is None and previous.fallback_reason and now == previous.model_requested:
-            self.warnings.append(f"The model {now} is available now; rebuilding the lexical-only index with it.")
+            self._warn(f"The model {now} is available now; rebuilding the lexical-only index with it.")
             return None
         built = previous.model_name or "no model (lexical-only)"
         using = now or "no model (lexical-only)"
