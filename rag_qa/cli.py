@@ -85,7 +85,7 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
     if as_json:
         _emit(summary.to_dict())
     else:
-        mode = "LEXICAL-ONLY, the default model is unavailable" if summary.model is None and summary.warnings else summary.mode
+        mode = "LEXICAL-ONLY: the default model is unavailable" if summary.lexical_only_reason else summary.mode
         click.echo(
             f"{summary.documents} documents, {summary.chunks} chunks in {summary.index} ({mode}, "
             f"model {summary.model or 'none'}): {summary.added} added, {summary.updated} updated, "

@@ -164,6 +164,7 @@ class _Build:
             mode=manifest.mode,
             model=manifest.model_name,
             seconds=round(time.perf_counter() - started, 3),
+            lexical_only_reason=manifest.fallback_reason,
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
             index=str(self.index_dir),

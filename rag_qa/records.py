@@ -102,6 +102,7 @@ class BuildSummary(Mapping[str, Any]):
     model: str | None
     seconds: float
     duplicates: int = 0
+    lexical_only_reason: str | None = None  # set when the default model could not be loaded
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     index: str = ""
