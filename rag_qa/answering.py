@@ -8,7 +8,7 @@ threshold) the answer is "not found" with no citations, rather than noise.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,7 @@ SENTENCE_PASSAGES = 5  # sentences are picked from this many of the best passage
 DENSE_WEIGHT = 0.5  # lexical evidence leads; similarity decides where words do not match (cross-lingual)
 PHRASE_WEIGHT = 0.25  # question word pairs found side by side ("الجانب الأمريكي")
 RANK_PENALTY = 0.02  # per position of the sentence's passage in the ranking
+CONTEXT_BONUS = 0.25  # weight of a follow-up's context terms in sentence choice
 MAX_ANSWER_SENTENCES = 2
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
 
@@ -61,12 +62,21 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def coverage(query: Query, passage_terms: set[str] | frozenset[str]) -> float:
-    """IDF-weighted share of the question's distinct terms present in a passage (0..1)."""
-    total = sum(query.term_weights.values())
+def coverage(query: Query, passage_terms: set[str] | frozenset[str], among: Iterable[str] | None = None) -> float:
+    """IDF-weighted share of the question's distinct terms (or of ``among``) present in a passage (0..1)."""
+    weights = query.term_weights if among is None else {t: query.term_weights[t] for t in among}
+    total = sum(weights.values())
     if total <= 0:
         return 0.0
-    return sum(w for t, w in query.term_weights.items() if t in passage_terms) / total
+    return sum(w for t, w in weights.items() if t in passage_terms) / total
+
+
+def _sentence_coverage(query: Query, sentence_terms: frozenset[str]) -> float:
+    """A follow-up's own words decide; its context (the previous question) only breaks ties."""
+    if not query.context_terms or not query.terms:
+        return coverage(query, sentence_terms)
+    own = coverage(query, sentence_terms, query.terms)
+    return own + CONTEXT_BONUS * coverage(query, sentence_terms, query.context_terms)
 
 
 def compose(
@@ -158,7 +168,7 @@ def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embed
     best = max(sentences, key=lambda s: s.score)
     chosen = [best]
     # A second sentence only when it brings question terms the first one lacks.
-    missing = set(query.term_weights) - best.covered
+    missing = set(query.terms or query.term_weights) - best.covered
     extras = [s for s in sentences if s is not best and s.covered & missing and s.score >= 0.6 * best.score]
     if extras and len(chosen) < MAX_ANSWER_SENTENCES:
         chosen.append(max(extras, key=lambda s: (sum(query.term_weights[t] for t in s.covered & missing), s.score)))
@@ -187,7 +197,9 @@ def _scored_sentences(
         distinct = frozenset(sentence_terms)
         pairs = set(zip(sentence_terms, sentence_terms[1:], strict=False))
         phrases = len(question_pairs & pairs) / max(len(question_pairs), 1)
-        score = coverage(query, distinct) + PHRASE_WEIGHT * phrases + DENSE_WEIGHT * float(sim) - RANK_PENALTY * p
+        score = (
+            _sentence_coverage(query, distinct) + PHRASE_WEIGHT * phrases + DENSE_WEIGHT * float(sim) - RANK_PENALTY * p
+        )
         sentences.append(Sentence(p, start, end, text, score, distinct & set(query.term_weights)))
     return sentences
 

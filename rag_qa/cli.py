@@ -65,7 +65,12 @@ def _emit(data: dict[str, Any]) -> None:
 @click.version_option(package_name="rag_qa")
 def cli(verbose: bool) -> None:
     """Cited question answering over Arabic and English news articles."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
     for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 

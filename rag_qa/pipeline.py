@@ -21,7 +21,7 @@ from .chunking import Chunker, ChunkingPlan
 from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model
 from .embedding import Embedder, is_default, load_embedder
 from .errors import BadQuestion, BuildLocked, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
-from .ingest import iter_articles
+from .ingest import display_name, iter_articles
 from .records import Answer, Article, BuildSummary, Citation, Problem
 from .retrieval import Retriever
 from .store import IndexReader, IndexWriter, Manifest, read_current_manifest, remove_stale_versions
@@ -60,7 +60,7 @@ def build_index(
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
             return _Build(index_dir, requested, explicit=named is not None, full=full).run(
-                sources, show_progress, started
+                [str(source) for source in sources], show_progress, started
             )
     except Timeout:
         raise BuildLocked(f"Another build is running on {index_dir}; wait for it to finish and try again.") from None
@@ -133,7 +133,7 @@ class _Build:
         length = self.embedder.count_tokens if plan.unit == "tokens" and self.embedder else len
         return Chunker(plan, length)
 
-    def run(self, sources: Iterable[str | Path], show_progress: bool, started: float) -> BuildSummary:
+    def run(self, sources: list[str], show_progress: bool, started: float) -> BuildSummary:
         writer = IndexWriter(self.index_dir, self.previous, self.embedder.dimension if self.embedder else None)
         try:
             known = writer.document_hashes()
@@ -152,7 +152,7 @@ class _Build:
                 writer.abort()  # nothing changed: keep the current version as it is
                 manifest = self.previous
             else:
-                manifest = writer.commit(self._manifest_fields(time.perf_counter() - started))
+                manifest = writer.commit(self._manifest_fields(time.perf_counter() - started, sources))
         except BaseException:
             writer.abort()
             raise
@@ -207,7 +207,7 @@ class _Build:
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
 
-    def _manifest_fields(self, seconds: float) -> dict[str, Any]:
+    def _manifest_fields(self, seconds: float, sources: list[str]) -> dict[str, Any]:
         import bm25s
 
         software = {"rag_qa": __version__, "bm25s": getattr(bm25s, "__version__", "?")}
@@ -230,6 +230,7 @@ class _Build:
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,
+            sources=[display_name(Path(s)) for s in sources],
         )
 
 
@@ -300,25 +301,31 @@ class RagQA:
     def modes(self) -> tuple[str, ...]:
         return self._loaded.retriever.modes
 
-    def ask(self, question: str, k: int = 5, mode: str | None = None) -> Answer:
-        """Answer from the indexed articles, citing passages; "not found" when they hold no answer."""
+    def ask(self, question: str, k: int = 5, mode: str | None = None, context: str | None = None) -> Answer:
+        """Answer from the indexed articles, citing passages; "not found" when they hold no answer.
+
+        ``context``: the previous question, for a follow-up such as "and the Israeli side?".
+        """
         loaded = self._loaded
-        text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode)
+        text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode, context)
         return compose(
             query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used)
         )
 
-    def search(self, question: str, k: int = 10, mode: str | None = None) -> list[Citation]:
+    def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
         """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""
-        *_, candidates, rows = self._retrieve(self._loaded, question, k, mode)
+        *_, candidates, rows = self._retrieve(self._loaded, question, k, mode, context)
         return citations_for(candidates, rows, k)
 
-    def _retrieve(self, loaded: _Loaded, question: str, k: int, mode: str | None) -> tuple[Any, ...]:
+    def _retrieve(
+        self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None = None
+    ) -> tuple[Any, ...]:
         if not isinstance(k, int) or k < 1 or k > 100:
             raise ValueError(f"k must be an integer between 1 and 100; got {k!r}")
         text = clean_question(question)
+        context = clean_question(context) if context and context.strip() else None
         mode_used = loaded.retriever.choose_mode(mode)
-        query = loaded.retriever.query(text, mode_used)
+        query = loaded.retriever.query(text, mode_used, context)
         candidates = loaded.retriever.retrieve(query, mode_used, n=k * 3)
         rows = loaded.reader.chunk_rows([c.chunk_id for c in candidates])
         return text, mode_used, query, candidates, rows

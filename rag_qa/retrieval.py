@@ -13,6 +13,8 @@ from .embedding import Embedder
 from .store import IndexReader
 from .textnorm import terms as analyze
 
+CONTEXT_WEIGHT = 0.5  # weight of the previous question's terms in a follow-up
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -30,6 +32,7 @@ class Query:
     terms: tuple[str, ...]
     term_weights: dict[str, float]  # IDF of each distinct query term (unknown terms get the highest)
     vector: np.ndarray | None = field(default=None, repr=False)
+    context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RETRIEVAL.rrf_k) -> dict[int, float]:
@@ -62,13 +65,17 @@ class Retriever:
             raise ValueError(f"mode must be one of hybrid, dense, lexical; got {requested!r}")
         return requested if requested in self.modes else "lexical"
 
-    def query(self, text: str, mode: str) -> Query:
-        terms = tuple(analyze(text))
-        weights = {t: self.idf(t) for t in dict.fromkeys(terms)}
+    def query(self, text: str, mode: str, context: str | None = None) -> Query:
+        """Analyse a question. ``context`` (the previous question of a conversation) widens a follow-up
+        such as "and the Israeli side?" with weaker weight than the question's own words."""
+        own = analyze(text)
+        extra = [t for t in analyze(context) if t not in own] if context else []
+        weights = {t: self.idf(t) for t in dict.fromkeys(own)}
+        weights |= {t: CONTEXT_WEIGHT * self.idf(t) for t in dict.fromkeys(extra)}
         vector = None
         if mode != "lexical" and self.embedder is not None:
-            vector = self.embedder.encode_queries([text])[0]
-        return Query(text, terms, weights, vector)
+            vector = self.embedder.encode_queries([f"{context}\n{text}" if context else text])[0]
+        return Query(text, tuple(own), weights, vector, tuple(extra))
 
     def idf(self, term: str) -> float:
         token_id = self._vocab.get(term)
@@ -94,7 +101,9 @@ class Retriever:
 
     def _bm25(self, query: Query, n: int) -> dict[int, float]:
         bm25 = self.reader.bm25
-        token_ids = [self._vocab[t] for t in query.terms if t in self._vocab]
+        # the question's own terms count twice, a follow-up's context terms once
+        terms = [*query.terms, *query.terms, *query.context_terms] if query.context_terms else query.terms
+        token_ids = [self._vocab[t] for t in terms if t in self._vocab]
         if bm25 is None or not token_ids:
             return {}
         scores = bm25.get_scores_from_ids(token_ids)

@@ -70,6 +70,7 @@ class Manifest:
     created_at: str
     build_seconds: float
     software: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
 
     @property
     def model_name(self) -> str | None:

@@ -10,22 +10,62 @@ import pytest
 from conftest import ROOT, SULLIVAN, US_SIDE_AR
 
 from rag_qa.records import Citation
-from rag_qa.ui import ChatService, api_ask, respond, sources_html
+from rag_qa.ui import ChatService, api_ask, previous_question, respond, safe_upload_name, sources_html
 
 
-def test_respond_shows_answer_and_highlighted_sources(lexical_index):
+def last(turn):
+    *_, final = turn
+    return final
+
+
+def test_respond_streams_answer_and_highlighted_sources(lexical_index):
     service = ChatService(lexical_index)
-    cleared, history, sources = respond(service, US_SIDE_AR, [])
+    updates = list(respond(service, US_SIDE_AR, []))
+    assert len(updates) > 2  # the answer streams in
+    cleared, history, sources = updates[-1]
     assert cleared == "" and history[-1]["role"] == "assistant"
-    assert "\\[1\\]" in history[-1]["content"] and "mode: lexical" in history[-1]["content"]
-    assert SULLIVAN in sources and "<mark>" in sources and 'dir="auto"' in sources
+    assert "[\\[1\\]](#source-1)" in history[-1]["content"] and "mode: lexical" in history[-1]["content"]
+    assert SULLIVAN in sources and "<mark>" in sources and 'dir="auto"' in sources and 'id="source-1"' in sources
+
+
+def test_follow_up_is_read_with_the_previous_question(lexical_index):
+    service = ChatService(lexical_index)
+    _, history, _ = last(respond(service, US_SIDE_AR, []))
+    assert previous_question(history, "والجانب الإسرائيلي؟") == US_SIDE_AR
+    _, history, sources = last(respond(service, "والجانب الإسرائيلي؟", history))
+    assert "رون ديرمر" in history[-1]["content"] and "follow-up" in history[-1]["content"]
+    assert previous_question(history, "a long question that stands on its own and needs no context") is None
+
+
+def test_upload_names_cannot_escape_the_folder():
+    assert safe_upload_name("../../etc/passwd") == "passwd"
+    assert safe_upload_name("..\\..\\win.ini") == "win.ini"
+    assert safe_upload_name(".hidden.txt") == "hidden.txt"
+    assert safe_upload_name("خبر عاجل!.txt") == "خبر_عاجل_.txt"
+
+
+def test_add_files_makes_new_articles_answerable(tmp_path, seed_dir):
+    from rag_qa import build_index
+
+    build_index([seed_dir], tmp_path / "index", model="none")
+    service = ChatService(tmp_path / "index", uploads_dir=tmp_path / "uploads")
+    upload = tmp_path / "incoming.txt"
+    upload.write_text("افتتاح ميناء جديد\nافتتح وزير النقل ميناء ينبع الجديد يوم الأحد بطاقة مليون حاوية.", "utf-8")
+    refused = tmp_path / "evil.exe"
+    refused.write_bytes(b"MZ")
+    report = service.add_files([upload, refused])
+    assert "Added 1" in report and "evil.exe" in report and "holds 2 articles" in report
+    assert (tmp_path / "uploads" / "incoming.txt").exists() and not (tmp_path / "uploads" / "evil.exe").exists()
+    answer = service.ask("من افتتح ميناء ينبع؟")
+    assert answer.found and "وزير النقل" in answer.text
+    assert service.ask("من قاد الجانب الأمريكي في الاجتماع؟").found  # the seed is still there
 
 
 def test_respond_turns_errors_into_a_message(lexical_index, tmp_path):
-    _, history, _ = respond(ChatService(lexical_index), "   ", [])
+    _, history, _ = last(respond(ChatService(lexical_index), "   ", []))
     assert "Please type a question" in history[-1]["content"]
     missing = ChatService(tmp_path / "no-index")
-    _, history, _ = respond(missing, US_SIDE_AR, [])
+    _, history, _ = last(respond(missing, US_SIDE_AR, []))
     assert "rag-qa build" in history[-1]["content"].replace("\\", "")  # Markdown-escaped in the chat
     assert "No index loaded" in missing.status_markdown()
 

@@ -1,0 +1,172 @@
+"""The chat app in a real browser: Playwright driving Debian's Chromium (installed by `make test`)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from conftest import ROOT, SEED, SULLIVAN, US_SIDE_AR
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+pytestmark = pytest.mark.slow
+
+INJECTION = (
+    "تقرير مؤتمر الأمن السيبراني\n"
+    "ناقش خبراء الأمن السيبراني في مؤتمر الرياض الثغرات الخطيرة "
+    '<script>window.__pwned = 1</script> <img src=x onerror="window.__pwned = 2"> '
+    '<iframe srcdoc="<script>parent.__pwned = 3</script>"></iframe> <b>bold</b> '
+    "[اضغط هنا](javascript:window.__pwned=4) قبل اختتام المؤتمر.\n"
+)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    from rag_qa import build_index
+
+    base = tmp_path_factory.mktemp("browser")
+    articles = base / "articles"
+    articles.mkdir()
+    shutil.copy(SEED, articles / SEED.name)
+    (articles / "injection.txt").write_text(INJECTION, "utf-8")
+    build_index([articles], base / "index", model="none")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_QA_UPLOADS": str(base / "uploads")}
+    log = open(base / "app.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--index", str(base / "index"), "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if process.poll() is not None:
+                pytest.fail("the app exited: " + (base / "app.log").read_text()[-2000:])
+            time.sleep(0.3)
+    yield f"http://127.0.0.1:{port}/"
+    process.terminate()
+    process.wait(timeout=15)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--disable-gpu", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1360, "height": 1000})
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url) if _leaves_machine(r.url) else None)
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+    assert outside == [], f"requests left 127.0.0.1: {outside[:5]}"
+
+
+def _leaves_machine(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https", "ws", "wss") and parsed.hostname not in ("127.0.0.1", "localhost")
+
+
+FINISHED_TURNS = "() => document.querySelector('#chat').innerText.split(/mode:|⚠/).length - 1"
+
+
+def ask(page, question: str) -> str:
+    """Type a question, press Ask, wait until the streamed answer is complete; returns the chat text."""
+    before = page.evaluate(FINISHED_TURNS)
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(f"() => ({FINISHED_TURNS})() > {before}", timeout=30_000)
+    return page.inner_text("#chat")
+
+
+def test_arabic_question_shows_answer_and_highlighted_passage(page):
+    chat = ask(page, US_SIDE_AR)
+    assert SULLIVAN in chat and "[1]" in chat
+    marked = page.inner_text("#sources mark")
+    assert SULLIVAN in marked and "قاد" in marked
+    assert page.get_attribute("#source-1", "dir") == "auto"
+    assert page.locator('#chat a[href="#source-1"]').count() >= 1  # [1] links to its passage
+    assert "Lexical-only mode" in page.inner_text("#banner")
+    assert "articles" in page.inner_text("#status")
+
+
+def test_arabic_renders_with_real_glyphs_and_screenshot(page, tmp_path):
+    ask(page, US_SIDE_AR)
+    widths = page.evaluate(
+        """() => {
+            const el = document.querySelector('#sources .rag-text');
+            const ctx = document.createElement('canvas').getContext('2d');
+            ctx.font = getComputedStyle(el).font;
+            return ['ااااا', 'ممممم', 'ششششش'].map(s => ctx.measureText(s).width);
+        }"""
+    )
+    # with no Arabic font every glyph is the same empty box, so these widths would be equal
+    assert len({round(w, 1) for w in widths}) == 3, widths
+    shot = ROOT / "docs" / "screenshot.png" if os.environ.get("UPDATE_SCREENSHOT") else tmp_path / "main.png"
+    page.screenshot(path=str(shot), full_page=False)
+    assert shot.stat().st_size > 20_000
+
+
+def test_unrelated_question_says_not_found(page):
+    chat = ask(page, "What is the capital of Australia?")
+    assert "Not found in the indexed articles" in chat
+    assert "No passages cited" in page.inner_text("#sources")
+
+
+def test_injected_markup_in_articles_stays_inert_text(page):
+    chat = ask(page, "ماذا ناقش خبراء الأمن السيبراني في مؤتمر الرياض؟")
+    sources = page.inner_text("#sources")
+    assert "<script>window.__pwned = 1</script>" in sources and "onerror" in sources
+    assert "<script>" in chat  # shown as text in the chat as well
+    assert page.evaluate("() => window.__pwned") is None
+    inert = ("#sources img", "#sources iframe", "#sources script", "#sources .rag-text b", "#chat img", "#chat iframe")
+    for selector in inert:
+        assert page.locator(selector).count() == 0, selector
+    assert page.locator('#chat a[href^="javascript"]').count() == 0
+
+
+def test_uploaded_article_becomes_answerable(page, tmp_path):
+    upload = tmp_path / "port.txt"
+    upload.write_text("افتتاح ميناء جديد\nافتتح وزير النقل ميناء ينبع الجديد يوم الأحد بطاقة مليون حاوية.", "utf-8")
+    page.get_by_text("Add articles").click()
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.wait_for_timeout(500)
+    page.click("#add")
+    page.wait_for_function("() => document.querySelector('#add-report').innerText.includes('Added 1')", timeout=60_000)
+    chat = ask(page, "من افتتح ميناء ينبع؟")
+    assert "وزير النقل" in chat
+
+
+def test_follow_up_question_uses_the_previous_turn(page):
+    ask(page, US_SIDE_AR)
+    chat = ask(page, "والجانب الإسرائيلي؟")
+    assert "رون ديرمر" in chat.split("والجانب الإسرائيلي؟")[-1] and "follow-up" in chat
+    page.click("#clear")
+    page.wait_for_function("() => !document.querySelector('#chat').innerText.includes('رون ديرمر')")
