@@ -94,6 +94,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wait_for_port(port: int, seconds: float = 60) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"the app did not start within {seconds:.0f} s")
+
+
 @pytest.fixture
 def server(lexical_index):
     port = _free_port()
@@ -104,18 +115,12 @@ def server(lexical_index):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    try:
+        _wait_for_port(port)
+    except TimeoutError:
         process.kill()
-        pytest.fail("the app did not start within 60 s")
-    yield url
+        raise
+    yield f"http://127.0.0.1:{port}/"
     process.terminate()
     process.wait(timeout=10)
 
@@ -128,3 +133,41 @@ def test_running_app_answers_through_gradio_client(server):
     result = client.predict(US_SIDE_AR, 5, "", api_name="/ask")
     assert result["mode"] == "lexical" and result["citations"][0]["n"] == 1
     assert SULLIVAN in result["citations"][0]["text"]
+
+
+def test_service_picks_up_a_rebuilt_index_without_restart(tmp_path, seed_dir):
+    from rag_qa import build_index
+
+    build_index([seed_dir], tmp_path / "index", model="none")
+    service = ChatService(tmp_path / "index")
+    assert not service.ask("من افتتح ميناء ينبع؟").found
+    (seed_dir / "port.txt").write_text("ميناء ينبع\nافتتح وزير النقل ميناء ينبع الجديد يوم الأحد.", "utf-8")
+    build_index([seed_dir], tmp_path / "index", model="none")
+    assert service.ask("من افتتح ميناء ينبع؟").found
+    assert "**2** articles" in service.status_markdown()
+
+
+@pytest.mark.slow
+def test_auth_protects_the_app(lexical_index):
+    from gradio_client import Client
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_QA_AUTH": "reporter:s3cret-pass"}
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--index", str(lexical_index), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port)
+        url = f"http://127.0.0.1:{port}/"
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
+            Client(url, verbose=False).predict(US_SIDE_AR, 5, "", "", api_name="/ask")
+        with pytest.raises(Exception):  # noqa: B017
+            Client(url, auth=("reporter", "wrong"), verbose=False)
+        client = Client(url, auth=("reporter", "s3cret-pass"), verbose=False)
+        assert SULLIVAN in client.predict(US_SIDE_AR, 5, "", "", api_name="/ask")["citations"][0]["text"]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
