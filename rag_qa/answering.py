@@ -18,7 +18,7 @@ from .config import RETRIEVAL
 from .embedding import Embedder
 from .records import Answer, Citation
 from .retrieval import Candidate, Query
-from .textnorm import arabic_share, words
+from .textnorm import STOPWORDS, arabic_share, words
 from .textnorm import terms as analyze
 
 NOT_FOUND = "Not found in the indexed articles."
@@ -28,6 +28,8 @@ DENSE_WEIGHT = 0.5  # lexical evidence leads; similarity decides where words do 
 PHRASE_WEIGHT = 0.25  # question word pairs found side by side ("الجانب الأمريكي")
 RANK_PENALTY = 0.02  # per position of the sentence's passage in the ranking
 CONTEXT_BONUS = 0.25  # weight of a follow-up's context terms in sentence choice
+SUBWORD_WEIGHT = 1.0  # share of the question's character 4-grams in the sentence (catches إشعال ~ اشتعال)
+SECOND_SENTENCE_RATIO = 0.5  # a second sentence is quoted when it scores at least this share of the best
 MAX_ANSWER_SENTENCES = 2
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
 
@@ -165,13 +167,10 @@ def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embed
     sentences = _scored_sentences(query, passages, answer_pool(passages), embedder)
     if not sentences:
         return []
-    best = max(sentences, key=lambda s: s.score)
-    chosen = [best]
-    # A second sentence only when it brings question terms the first one lacks.
-    missing = set(query.terms or query.term_weights) - best.covered
-    extras = [s for s in sentences if s is not best and s.covered & missing and s.score >= 0.6 * best.score]
-    if extras and len(chosen) < MAX_ANSWER_SENTENCES:
-        chosen.append(max(extras, key=lambda s: (sum(query.term_weights[t] for t in s.covered & missing), s.score)))
+    ranked = sorted(sentences, key=lambda s: -s.score)
+    best = ranked[0]
+    chosen = [best] + [s for s in ranked[1:MAX_ANSWER_SENTENCES] if s.score >= SECOND_SENTENCE_RATIO * best.score]
+    # sentences of one passage are quoted in reading order
     return sorted(chosen, key=lambda s: (s.passage, s.start)) if len({s.passage for s in chosen}) == 1 else chosen
 
 
@@ -192,16 +191,33 @@ def _scored_sentences(
         floor = embedder.style.min_similarity
         similarity = np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0)
     question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
+    question_grams = char_grams(query.text)
     sentences = []
     for (p, start, end, text, sentence_terms), sim in zip(found, similarity, strict=True):
         distinct = frozenset(sentence_terms)
         pairs = set(zip(sentence_terms, sentence_terms[1:], strict=False))
         phrases = len(question_pairs & pairs) / max(len(question_pairs), 1)
+        subword = len(question_grams & char_grams(text)) / len(question_grams) if question_grams else 0.0
         score = (
-            _sentence_coverage(query, distinct) + PHRASE_WEIGHT * phrases + DENSE_WEIGHT * float(sim) - RANK_PENALTY * p
+            _sentence_coverage(query, distinct)
+            + PHRASE_WEIGHT * phrases
+            + SUBWORD_WEIGHT * subword
+            + DENSE_WEIGHT * float(sim)
+            - RANK_PENALTY * p
         )
         sentences.append(Sentence(p, start, end, text, score, distinct & set(query.term_weights)))
     return sentences
+
+
+def char_grams(text: str, n: int = 4) -> set[str]:
+    """Character n-grams of the content words (normalised, stopwords dropped), word boundaries marked."""
+    grams: set[str] = set()
+    for word in words(text):
+        if len(word) < 3 or word in STOPWORDS:
+            continue
+        padded = f"_{word}_"
+        grams.update(padded[i : i + n] for i in range(max(1, len(padded) - n + 1)))
+    return grams
 
 
 def _citation(n: int, passage: _Passage, highlight: tuple[int, int] | None) -> Citation:
