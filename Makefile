@@ -41,11 +41,15 @@ browser:
 	fi
 
 check: install-dev
-	$(PY) -m ruff check rag_qa tests app.py
+	$(PY) -m ruff check rag_qa tests app.py benchmarks
 	$(PY) -m mypy rag_qa
 
 test: check browser
 	HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 $(PY) -m pytest -q
+
+# Load on the running app's /ask API at 1, 8 and 32 clients (writes benchmarks/results/load.{json,md}).
+bench: build
+	$(PY) -m benchmarks.load --index $(INDEX)
 
 clean:
 	rm -rf $(VENV) $(INDEX)/v-* $(INDEX)/manifest.json

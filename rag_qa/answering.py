@@ -98,15 +98,17 @@ def compose(
     used = list(dict.fromkeys(s.passage for s in chosen))
     order = used + [i for i in range(len(passages)) if i not in used]
     number = {p: n for n, p in enumerate(order, start=1)}
-    highlights = {s.passage: (s.start, s.end) for s in reversed(chosen)}
-    citations = tuple(_citation(number[p], passages[p], highlights.get(p)) for p in order)
+    highlights: dict[int, list[tuple[int, int]]] = {}
+    for s in sorted(chosen, key=lambda s: s.start):
+        highlights.setdefault(s.passage, []).append((s.start, s.end))
+    citations = tuple(_citation(number[p], passages[p], tuple(highlights.get(p, ()))) for p in order)
     text = " ".join(f"{s.text} [{number[s.passage]}]" for s in chosen)
     return Answer(query.text, text, mode, citations, found=True, warnings=tuple(warnings))
 
 
 def citations_for(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[Citation]:
     """Ranked passages as citations, numbered in rank order (for ``search``)."""
-    return [_citation(n, p, None) for n, p in enumerate(distinct_passages(candidates, rows, k), start=1)]
+    return [_citation(n, p, ()) for n, p in enumerate(distinct_passages(candidates, rows, k), start=1)]
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,7 @@ def char_grams(text: str, n: int = 4) -> set[str]:
     return grams
 
 
-def _citation(n: int, passage: _Passage, highlight: tuple[int, int] | None) -> Citation:
+def _citation(n: int, passage: _Passage, highlights: tuple[tuple[int, int], ...]) -> Citation:
     row = passage.row
     return Citation(
         n=n,
@@ -232,5 +234,5 @@ def _citation(n: int, passage: _Passage, highlight: tuple[int, int] | None) -> C
         end=row["end"],
         score=passage.candidate.score,
         chunk_id=row["id"],
-        highlight=highlight,
+        highlights=highlights,
     )

@@ -24,6 +24,7 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".zip")
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a single file (or zip member) larger than this is skipped
 MAX_TITLE_CHARS = 300
+MAX_TEXT_BYTES = 8 * 1024 * 1024  # a .txt/.md/.html file beyond this is indexed up to here (memory stays bounded)
 
 # Whole lines that scraped news pages carry and that answer nothing.
 _NOISE_LINE = re.compile(
@@ -121,6 +122,11 @@ def read_bytes(name: str, suffix: str, data: bytes) -> Iterator[Article | Proble
         raise SkipFile("empty file")
     if b"\x00" in data[:8192] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SkipFile("binary file, not text")
+    if suffix not in (".json", ".jsonl") and len(data) > MAX_TEXT_BYTES:
+        cut = max(data.rfind(b" ", 0, MAX_TEXT_BYTES), data.rfind(b"\n", 0, MAX_TEXT_BYTES))
+        data = data[: cut if cut > 0 else MAX_TEXT_BYTES]
+        limit = MAX_TEXT_BYTES // 2**20
+        yield Problem(name, f"text longer than {limit} MB: only the first {len(data):,} bytes are indexed")
     if suffix in (".html", ".htm"):
         yield _html_article(name, data)
     elif suffix == ".json":

@@ -57,13 +57,13 @@ class Citation:
     end: int
     score: float
     chunk_id: int = field(default=-1, repr=False, compare=False)
-    highlight: tuple[int, int] | None = field(default=None, compare=False)  # used sentence, in ``text``
+    highlights: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # quoted sentences, in ``text``
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("chunk_id", "highlight")}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("chunk_id", "highlights")}
         out["score"] = round(float(self.score), 6)
-        if self.highlight is not None:
-            out["highlight"] = list(self.highlight)
+        if self.highlights:
+            out["highlights"] = [list(span) for span in self.highlights]
         return out
 
 

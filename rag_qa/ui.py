@@ -186,17 +186,16 @@ def answer_markdown(answer: Answer) -> str:
 
 
 def sources_html(citations: Sequence[Citation]) -> str:
-    """The cited passages as escaped HTML, the sentence used in the answer highlighted."""
+    """The cited passages as escaped HTML, the sentences quoted in the answer highlighted."""
     if not citations:
         return '<p class="rag-meta">No passages cited.</p>'
     parts = []
     for c in citations:
-        text = c.text
-        if c.highlight:
-            a, b = c.highlight
-            body = f"{html.escape(text[:a])}<mark>{html.escape(text[a:b])}</mark>{html.escape(text[b:])}"
-        else:
-            body = html.escape(text)
+        body, position = "", 0
+        for start, end in c.highlights:
+            body += f"{html.escape(c.text[position:start])}<mark>{html.escape(c.text[start:end])}</mark>"
+            position = end
+        body += html.escape(c.text[position:])
         parts.append(
             f'<div class="rag-passage" id="source-{c.n}" dir="auto">'
             f'<div class="rag-meta" dir="auto"><b>[{c.n}] {html.escape(c.title)}</b><br>'

@@ -77,7 +77,7 @@ def test_lexical_only_banner_says_what_and_how_to_fix(lexical_index):
 
 def test_passages_are_escaped_never_markup():
     payload = '<script>alert(1)</script><img src=x onerror="alert(2)"><iframe srcdoc="x"></iframe>[link](javascript:x)'
-    html = sources_html([Citation(1, "d", "<b>title</b>", "src", payload, 0, len(payload), 1.0, highlight=(0, 10))])
+    html = sources_html([Citation(1, "d", "<b>title</b>", "src", payload, 0, len(payload), 1.0, highlights=((0, 10),))])
     assert "<script>" not in html and "<img" not in html and "<iframe" not in html and "<b>title" not in html
     assert "&lt;script&gt;" in html
 
