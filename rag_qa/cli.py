@@ -141,6 +141,10 @@ def ask(question: str, index_dir: str, k: int, mode: str | None, model: str | No
 @click.option("-k", "k", default=5, show_default=True, type=click.IntRange(1, 100), help="Passages per question.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Ask only the first N questions.")
+@click.option(
+    "--unanswerable", type=click.Path(exists=True, dir_okay=False), help="JSON list of questions to abstain on."
+)
+@click.option("--out", type=click.Path(file_okay=False), help="Write eval.md and recall_at_k.png here.")
 @_model_option("Embedding model ('none' = lexical only).")
 @json_option
 @friendly_errors
@@ -151,6 +155,8 @@ def evaluate(
     k: int,
     mode: str | None,
     limit: int | None,
+    unanswerable: str | None,
+    out: str | None,
     model: str | None,
     as_json: bool,
 ) -> None:
@@ -158,7 +164,16 @@ def evaluate(
     from .evaluation import evaluate as run_eval
 
     report = run_eval(
-        corpus, questions, extra_source, k=k, model=model, mode=mode, limit=limit, show_progress=sys.stderr.isatty()
+        corpus,
+        questions,
+        extra_source,
+        k=k,
+        model=model,
+        mode=mode,
+        limit=limit,
+        show_progress=sys.stderr.isatty(),
+        unanswerable=unanswerable,
+        out=out,
     )
     if as_json:
         _emit(report)

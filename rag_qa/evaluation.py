@@ -67,6 +67,18 @@ def normalised(text: str) -> str:
     return " ".join(words(text))
 
 
+def read_unanswerable(path: str | Path) -> list[str]:
+    """Questions the corpus cannot answer: a JSON list of strings, or an object with a "questions" list."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RagQAError(f"Cannot read the unanswerable questions {path}: {exc}") from None
+    questions = data.get("questions") if isinstance(data, dict) else data
+    if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
+        raise RagQAError(f"{path} must hold a list of question strings (or {{'questions': [...]}}).")
+    return questions
+
+
 def evaluate(
     corpus: str | Path,
     questions: str | Path | None = None,
@@ -76,34 +88,61 @@ def evaluate(
     mode: str | None = None,
     limit: int | None = None,
     show_progress: bool = False,
+    unanswerable: str | Path | None = None,
+    out: str | Path | None = None,
 ) -> dict[str, Any]:
+    """Index the corpus (plus distractors) in a temporary folder and measure every question.
+
+    With ``unanswerable``, also the share of those questions answered "not found". With ``out``,
+    also write ``eval.md`` and ``recall_at_k.png`` (recall@k, k = 1..20, for every available mode).
+    """
     gold = gold_paragraphs(corpus)
     asked = list(questions_of(questions or corpus, gold))[:limit]
     if not asked:
         raise RagQAError("No question of the questions file matches a paragraph of the corpus by id.")
-    depth = max(k, 10)
+    negatives = read_unanswerable(unanswerable) if unanswerable else []
     with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as index_dir:
         summary = build_index([corpus, *extra_sources], index_dir, model=model, full=True, show_progress=show_progress)
         qa = RagQA.load(index_dir)
-        hits = {1: 0, 5: 0, 10: 0}
-        reciprocal_ranks, in_citations, answer_hits, abstained, latencies = [], 0, 0, 0, []
-        modes = set()
-        for item in _progress(asked, show_progress):
-            started = time.perf_counter()
-            answer = qa.ask(item.question, k=depth, mode=mode)
-            latencies.append((time.perf_counter() - started) * 1000)
-            modes.add(answer.mode)
-            ranked = [c.doc_id for c in answer.citations]
-            rank = ranked.index(item.doc_id) + 1 if item.doc_id in ranked else None
-            for cutoff in hits:
-                hits[cutoff] += rank is not None and rank <= cutoff
-            reciprocal_ranks.append(1.0 / rank if rank else 0.0)
-            gold_answers = [normalised(a) for a in item.answers if normalised(a)]
-            top = normalised(" ".join(c.text for c in answer.citations[:5]))
-            in_citations += any(a in top for a in gold_answers)
-            answer_hits += answer.found and any(a in normalised(answer.text) for a in gold_answers)
-            abstained += not answer.found
-    n = len(asked)
+        report = score_answers(qa, _progress(asked, show_progress), max(k, 10), mode)
+        if negatives:
+            report["unanswerable_n"] = len(negatives)
+            report["unanswerable_abstained"] = round(sum(not qa.ask(q).found for q in negatives) / len(negatives), 4)
+        curves = {m: recall_curve(qa, asked, m) for m in qa.modes} if out else {}
+    report |= {
+        "model": summary.model,
+        "documents": summary.documents,
+        "chunks": summary.chunks,
+        "build_seconds": round(summary.seconds, 2),
+        "warnings": list(summary.warnings),
+    }
+    if out:
+        write_report(Path(out), report, curves)
+    return report
+
+
+def score_answers(qa: RagQA, asked: Iterable[GoldQuestion], depth: int, mode: str | None) -> dict[str, Any]:
+    """The contract's metrics, from the answers ``RagQA.ask`` gives (citations in the order users see)."""
+    hits = {1: 0, 5: 0, 10: 0}
+    reciprocal_ranks: list[float] = []
+    latencies: list[float] = []
+    in_citations = answer_hits = abstained = 0
+    modes = set()
+    for item in asked:
+        started = time.perf_counter()
+        answer = qa.ask(item.question, k=depth, mode=mode)
+        latencies.append((time.perf_counter() - started) * 1000)
+        modes.add(answer.mode)
+        rank = _rank([c.doc_id for c in answer.citations], item.doc_id)
+        for cutoff in hits:
+            hits[cutoff] += rank is not None and rank <= cutoff
+        reciprocal_ranks.append(1.0 / rank if rank else 0.0)
+        gold_answers = [normalised(a) for a in item.answers if normalised(a)]
+        top = normalised(" ".join(c.text for c in answer.citations[:5]))
+        in_citations += any(a in top for a in gold_answers)
+        answer_hits += answer.found and any(a in normalised(answer.text) for a in gold_answers)
+        abstained += not answer.found
+    n = len(latencies)
     return {
         "n": n,
         "mode": "/".join(sorted(modes)),
@@ -116,12 +155,49 @@ def evaluate(
         "abstained": round(abstained / n, 4),
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2),
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 2),
-        "model": summary.model,
-        "documents": summary.documents,
-        "chunks": summary.chunks,
-        "build_seconds": round(summary.seconds, 2),
-        "warnings": list(summary.warnings),
     }
+
+
+def recall_curve(qa: RagQA, asked: list[GoldQuestion], mode: str, max_k: int = 20) -> list[float]:
+    """Retrieval alone (``search``, no abstention): recall of the gold paragraph at k = 1..max_k."""
+    ranks = [_rank([h.doc_id for h in qa.search(item.question, k=max_k, mode=mode)], item.doc_id) for item in asked]
+    return [round(sum(r is not None and r <= cutoff for r in ranks) / len(ranks), 4) for cutoff in range(1, max_k + 1)]
+
+
+def _rank(ranked: list[str], doc_id: str) -> int | None:
+    return ranked.index(doc_id) + 1 if doc_id in ranked else None
+
+
+def write_report(out: Path, report: dict[str, Any], curves: dict[str, list[float]]) -> None:
+    """``eval.md`` (metrics and recall@k table) and ``recall_at_k.png`` in ``out``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = {key: value for key, value in report.items() if key != "warnings"}
+    lines = ["# rag_qa eval", "", "| metric | value |", "| --- | --- |"]
+    lines += [f"| {key} | {value} |" for key, value in metrics.items()]
+    if curves:
+        cutoffs = range(1, len(next(iter(curves.values()))) + 1)
+        lines += ["", "## Retrieval recall@k", "", "| mode | " + " | ".join(f"@{c}" for c in cutoffs) + " |"]
+        lines += ["| --- |" + " --- |" * len(cutoffs)]
+        lines += [f"| {mode} | " + " | ".join(f"{v:.3f}" for v in values) + " |" for mode, values in curves.items()]
+        figure, axes = plt.subplots(figsize=(7, 4.2))
+        for mode, values in curves.items():
+            axes.plot(list(cutoffs), values, marker="o", markersize=3, label=mode)
+        axes.set_xlabel("k (passages)")
+        axes.set_ylabel("recall of the gold paragraph")
+        axes.set_title(f"recall@k, n = {report['n']}, model {report.get('model') or 'none (lexical)'}")
+        axes.set_xticks(list(cutoffs))
+        axes.set_ylim(0, 1.02)
+        axes.grid(alpha=0.3)
+        axes.legend()
+        figure.tight_layout()
+        figure.savefig(out / "recall_at_k.png", dpi=120)
+        plt.close(figure)
+    (out / "eval.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def _progress(items: list[GoldQuestion], show: bool) -> Iterable[GoldQuestion]:

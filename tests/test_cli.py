@@ -82,13 +82,24 @@ def test_not_found_in_plain_text(lexical_index):
     assert result.exit_code == 0 and "Not found in the indexed articles." in result.stdout
 
 
-def test_eval_on_a_small_squad_file():
-    result = run("eval", "--corpus", str(DATA / "xquad_ar_small.json"), "--model", "none", "--json")
+def test_eval_on_a_small_squad_file_with_report(tmp_path):
+    """Regression guard at reduced size (full figures in the README): 103 XQuAD-ar questions, 40 unanswerable."""
+    out = tmp_path / "report"
+    result = run(
+        "eval", "--corpus", str(DATA / "xquad_ar_small.json"), "--model", "none", "--json",
+        "--unanswerable", str(DATA / "unanswerable.json"), "--out", str(out),
+    )  # fmt: skip
     assert result.exit_code == 0
     report = json.loads(result.stdout)
     assert CONTRACT_EVAL_KEYS <= report.keys() and report["n"] == 103 and report["mode"] == "lexical"
-    assert report["recall@5"] >= 0.9 and report["answer_in_citations@5"] >= 0.85
     assert report["recall@1"] <= report["recall@5"] <= report["recall@10"]
+    # measured when this test was written: 0.961, 0.961, 0.728, 0.039 abstained; 0.85 of unanswerable abstained
+    assert report["recall@5"] >= 0.94 and report["answer_in_citations@5"] >= 0.93
+    assert report["answer_hit"] >= 0.70 and report["abstained"] <= 0.05
+    assert report["unanswerable_n"] == 40 and report["unanswerable_abstained"] >= 0.8
+    table = (out / "eval.md").read_text()
+    assert "| recall@5 | " in table and "| lexical | " in table
+    assert (out / "recall_at_k.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_eval_cross_lingual_questions_match_by_id():
