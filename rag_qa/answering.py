@@ -144,12 +144,12 @@ def answer_pool(passages: Sequence[_Passage]) -> list[int]:
     """Passages whose sentences may answer: the best fused ones, plus the best of each retriever.
 
     Fusion can push a passage that only one retriever found down the list (a weak dense model
-    disagreeing with BM25, or BM25 blind to a cross-lingual match); each retriever's best two stay.
+    disagreeing with BM25, or BM25 blind to a cross-lingual match): the best three of BM25 and two of dense stay.
     """
     pool = list(range(min(SENTENCE_PASSAGES, len(passages))))
     by_bm25 = sorted(range(len(passages)), key=lambda i: -passages[i].candidate.bm25)
     by_dense = sorted(range(len(passages)), key=lambda i: -(passages[i].candidate.dense or 0.0))
-    for i in [*by_bm25[:2], *by_dense[:2]]:
+    for i in [*by_bm25[:3], *by_dense[:2]]:
         if i not in pool:
             pool.append(i)
     return pool

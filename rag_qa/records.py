@@ -6,8 +6,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-MODES = ("hybrid", "dense", "lexical")
-
 
 @dataclass(frozen=True)
 class Article:

@@ -67,10 +67,6 @@ _ARABIC_STOPWORDS = frozenset(normalise(w) for w in _ARABIC_STOPWORDS_RAW)
 STOPWORDS = _ARABIC_STOPWORDS | frozenset(_ENGLISH_STOPWORDS)
 
 
-def is_arabic(text: str) -> bool:
-    return _ARABIC_CHAR.search(text) is not None
-
-
 def arabic_share(text: str) -> float:
     letters = [c for c in text if c.isalpha()]
     if not letters:

@@ -80,7 +80,7 @@ def test_kill_9_at_any_point_leaves_the_previous_index_intact(tmp_path, tiny_mod
     assert finished.returncode == 0, err
     assert json.loads(out)["documents"] == 1501
     assert not list(index.glob("*.partial")) and len(list(index.glob("v-*"))) <= 2
-    assert SULLIVAN in RagQA.load(index).ask(US_SIDE_AR).citations[0].text
+    assert SULLIVAN in RagQA.load(index).ask(US_SIDE_AR, mode="lexical").citations[0].text
 
 
 def test_a_second_build_at_the_same_time_exits_with_a_clear_message(tmp_path):
