@@ -17,8 +17,9 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind; 127.0.0.1 keeps it local")
     parser.add_argument("--port", type=int, default=int(os.environ.get("RAG_QA_PORT", "7860")))
     parser.add_argument("--auth", default=os.environ.get("RAG_QA_AUTH"), help="USER:PASSWORD to require a login")
+    parser.add_argument("--rerank", default=os.environ.get("RAG_QA_RERANK"), help="cross-encoder to re-order passages")
     args = parser.parse_args()
-    serve(args.index, host=args.host, port=args.port, auth=args.auth)
+    serve(args.index, host=args.host, port=args.port, auth=args.auth, rerank=args.rerank)
 
 
 if __name__ == "__main__":

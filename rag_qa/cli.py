@@ -25,6 +25,10 @@ index_option = click.option(
     help="Index directory (env RAG_QA_INDEX).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+rerank_option = click.option(
+    "--rerank", envvar="RAG_QA_RERANK", default=None, metavar="MODEL",
+    help="Cross-encoder that re-orders the passages, e.g. BAAI/bge-reranker-v2-m3 (env RAG_QA_RERANK; off by default).",
+)  # fmt: skip
 
 
 def _model_option(help_text: str) -> Callable[[F], F]:
@@ -113,13 +117,16 @@ def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: boo
     help="Retrieval mode (default: hybrid when the index has vectors, else lexical).",
 )
 @_model_option("Must match the model the index was built with (env RAG_QA_MODEL); 'none' forces lexical.")
+@rerank_option
 @json_option
 @friendly_errors
-def ask(question: str, index_dir: str, k: int, mode: str | None, model: str | None, as_json: bool) -> None:
+def ask(
+    question: str, index_dir: str, k: int, mode: str | None, model: str | None, rerank: str | None, as_json: bool
+) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .pipeline import RagQA
 
-    answer = RagQA.load(index_dir, model=model).ask(question, k=k, mode=mode)
+    answer = RagQA.load(index_dir, model=model, rerank=rerank).ask(question, k=k, mode=mode)
     if as_json:
         _emit(answer.to_dict())
         return
@@ -146,6 +153,7 @@ def ask(question: str, index_dir: str, k: int, mode: str | None, model: str | No
 )
 @click.option("--out", type=click.Path(file_okay=False), help="Write eval.md and recall_at_k.png here.")
 @_model_option("Embedding model ('none' = lexical only).")
+@rerank_option
 @json_option
 @friendly_errors
 def evaluate(
@@ -158,6 +166,7 @@ def evaluate(
     unanswerable: str | None,
     out: str | None,
     model: str | None,
+    rerank: str | None,
     as_json: bool,
 ) -> None:
     """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA)."""
@@ -174,6 +183,7 @@ def evaluate(
         show_progress=sys.stderr.isatty(),
         unanswerable=unanswerable,
         out=out,
+        rerank=rerank,
     )
     if as_json:
         _emit(report)
@@ -203,12 +213,13 @@ def info(index_dir: str, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 exposes it).")
 @click.option("--port", default=7860, show_default=True, type=int)
 @click.option("--auth", envvar="RAG_QA_AUTH", default=None, metavar="USER:PASSWORD", help="Require a login.")
+@rerank_option
 @friendly_errors
-def serve(index_dir: str, host: str, port: int, auth: str | None) -> None:
+def serve(index_dir: str, host: str, port: int, auth: str | None, rerank: str | None) -> None:
     """Serve the chat app (the same as `python app.py`)."""
     from .ui import serve as serve_app
 
-    serve_app(index_dir, host=host, port=port, auth=auth)
+    serve_app(index_dir, host=host, port=port, auth=auth, rerank=rerank)
 
 
 def main() -> None:

@@ -15,6 +15,11 @@ def env_index() -> str:
     return os.environ.get("RAG_QA_INDEX") or DEFAULT_INDEX
 
 
+def env_rerank() -> str | None:
+    """The cross-encoder named in RAG_QA_RERANK, or None (no reranking)."""
+    return os.environ.get("RAG_QA_RERANK") or None
+
+
 def env_model() -> str | None:
     """The model named in RAG_QA_MODEL, or None when the variable is unset."""
     return os.environ.get("RAG_QA_MODEL") or None

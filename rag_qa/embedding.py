@@ -105,13 +105,13 @@ class Embedder:
 def load_embedder(name: str, batch_size: int = 32) -> Embedder:
     """Load ``name`` (hub name or local folder). Raises ModelUnavailable with one clear sentence."""
     location = resolve_model(name)
-    _quiet_transformers()
+    quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(location, local_files_only=location != name or _offline())
+        model = SentenceTransformer(location, local_files_only=location != name or offline())
     except Exception as exc:  # torch/transformers raise many kinds; all mean "cannot load this model"
-        raise ModelUnavailable(f"Cannot load the embedding model '{name}': {_first_line(exc)}") from None
+        raise ModelUnavailable(f"Cannot load the embedding model '{name}': {first_line(exc)}") from None
     style = prompt_style(name, getattr(model, "prompts", None))
     return Embedder(name, model, style, batch_size)
 
@@ -135,7 +135,7 @@ def resolve_model(name: str) -> str:
         return str(snapshot_download(name, local_files_only=True))
     except Exception:
         pass
-    if _offline():
+    if offline():
         raise ModelUnavailable(f"The model '{name}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set.")
     if not _hub_reachable():
         raise ModelUnavailable(
@@ -148,7 +148,7 @@ def is_default(name: str) -> bool:
     return name == DEFAULT_MODEL
 
 
-def _offline() -> bool:
+def offline() -> bool:
     return any(
         os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
     )
@@ -173,7 +173,7 @@ def _hub_reachable() -> bool:
     return bool(result and result[0])
 
 
-def _quiet_transformers() -> None:
+def quiet_transformers() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         import transformers
@@ -184,6 +184,6 @@ def _quiet_transformers() -> None:
         pass
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

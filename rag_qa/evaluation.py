@@ -90,6 +90,7 @@ def evaluate(
     show_progress: bool = False,
     unanswerable: str | Path | None = None,
     out: str | Path | None = None,
+    rerank: str | None = None,
 ) -> dict[str, Any]:
     """Index the corpus (plus distractors) in a temporary folder and measure every question.
 
@@ -103,7 +104,7 @@ def evaluate(
     negatives = read_unanswerable(unanswerable) if unanswerable else []
     with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as index_dir:
         summary = build_index([corpus, *extra_sources], index_dir, model=model, full=True, show_progress=show_progress)
-        qa = RagQA.load(index_dir)
+        qa = RagQA.load(index_dir, rerank=rerank)
         report = score_answers(qa, _progress(asked, show_progress), max(k, 10), mode)
         if negatives:
             report["unanswerable_n"] = len(negatives)
@@ -111,6 +112,7 @@ def evaluate(
         curves = {m: recall_curve(qa, asked, m) for m in qa.modes} if out else {}
     report |= {
         "model": summary.model,
+        "reranker": rerank,
         "documents": summary.documents,
         "chunks": summary.chunks,
         "build_seconds": round(summary.seconds, 2),

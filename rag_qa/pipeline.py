@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,11 +18,12 @@ import numpy as np
 from . import __version__
 from .answering import citations_for, compose
 from .chunking import Chunker, ChunkingPlan
-from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model
+from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model, env_rerank
 from .embedding import Embedder, is_default, load_embedder
 from .errors import BadQuestion, BuildLocked, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
 from .ingest import display_name, iter_articles
 from .records import Answer, Article, BuildSummary, Citation, Problem
+from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .store import IndexReader, IndexWriter, Manifest, read_current_manifest, remove_stale_versions
 from .textnorm import describe_analyzer
@@ -264,15 +265,25 @@ class _Loaded:
 class RagQA:
     """Questions over a built index: ``RagQA.load("index").ask("who led the US side?")``."""
 
-    def __init__(self, loaded: _Loaded, embedder: Embedder | None, warnings: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        loaded: _Loaded,
+        embedder: Embedder | None,
+        warnings: Sequence[str] = (),
+        reranker: Reranker | None = None,
+    ) -> None:
         self._loaded = loaded
         self._embedder = embedder
+        self._reranker = reranker
         self._swap = threading.Lock()
         self.warnings = tuple(warnings)
 
     @classmethod
-    def load(cls, index_dir: str | Path | None = None, model: str | None = None) -> RagQA:
-        """Open an index. ``model`` (else RAG_QA_MODEL) must match the index's model; ``"none"`` forces lexical."""
+    def load(cls, index_dir: str | Path | None = None, model: str | None = None, rerank: str | None = None) -> RagQA:
+        """Open an index. ``model`` (else RAG_QA_MODEL) must match the index's model; ``"none"`` forces lexical.
+        ``rerank`` (else RAG_QA_RERANK) names a cross-encoder that re-orders the retrieved passages."""
+        rerank = rerank or env_rerank()
+        reranker = load_reranker(rerank) if rerank else None
         reader = IndexReader(Path(index_dir or env_index()))
         named = model or env_model()
         built_with = reader.manifest.model_name
@@ -291,7 +302,7 @@ class RagQA:
                 log.warning(warnings[-1])
         elif reader.manifest.fallback_reason:
             warnings.append(f"Lexical-only index: {reader.manifest.fallback_reason}")
-        return cls(_Loaded(reader, Retriever(reader, embedder)), embedder, warnings)
+        return cls(_Loaded(reader, Retriever(reader, embedder)), embedder, warnings, reranker)
 
     @property
     def manifest(self) -> Manifest:
@@ -308,9 +319,10 @@ class RagQA:
         """
         loaded = self._loaded
         text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode, context)
-        return compose(
+        answer = compose(
             query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used)
         )
+        return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
     def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
         """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""
@@ -328,6 +340,8 @@ class RagQA:
         query = loaded.retriever.query(text, mode_used, context)
         candidates = loaded.retriever.retrieve(query, mode_used, n=k * 3)
         rows = loaded.reader.chunk_rows([c.chunk_id for c in candidates])
+        if self._reranker is not None:
+            candidates = self._reranker.rerank(text, candidates, rows)
         return text, mode_used, query, candidates, rows
 
     def _warnings(self, requested: str | None, used: str) -> list[str]:

@@ -73,6 +73,7 @@ class Answer:
     citations: tuple[Citation, ...]
     found: bool = True
     warnings: tuple[str, ...] = ()
+    reranker: str | None = None  # the cross-encoder that ordered the passages, if any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class Answer:
             "mode": self.mode,
             "found": self.found,
             "citations": [c.to_dict() for c in self.citations],
+            "reranker": self.reranker,
             "warnings": list(self.warnings),
         }
 

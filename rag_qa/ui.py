@@ -72,8 +72,9 @@ document.addEventListener('click', (event) => {
 class ChatService:
     """Holds the loaded index; answers, and picks up a rebuilt index without a restart."""
 
-    def __init__(self, index_dir: str | Path, uploads_dir: str | Path | None = None) -> None:
+    def __init__(self, index_dir: str | Path, uploads_dir: str | Path | None = None, rerank: str | None = None) -> None:
         self.index_dir = Path(index_dir)
+        self.rerank = rerank
         self.uploads_dir = Path(uploads_dir or os.environ.get("RAG_QA_UPLOADS") or "seeds/uploads")
         self._qa: Any = None
         self.load_error: str | None = None
@@ -84,7 +85,7 @@ class ChatService:
         from .pipeline import RagQA
 
         try:
-            self._qa = RagQA.load(self.index_dir)
+            self._qa = RagQA.load(self.index_dir, rerank=self.rerank)
             self.load_error = None
         except RagQAError as exc:
             self._qa, self.load_error = None, str(exc)
@@ -265,10 +266,12 @@ def api_ask(service: ChatService, question: str, k: int = 5, mode: str = "", con
         return {"question": question, "error": str(exc), "answer": "", "mode": "", "citations": []}
 
 
-def build_demo(index_dir: str | Path | None = None, uploads_dir: str | Path | None = None) -> Any:
+def build_demo(
+    index_dir: str | Path | None = None, uploads_dir: str | Path | None = None, rerank: str | None = None
+) -> Any:
     import gradio as gr
 
-    service = ChatService(index_dir or env_index(), uploads_dir)
+    service = ChatService(index_dir or env_index(), uploads_dir, rerank)
     track_progress = gr.Progress(track_tqdm=True)  # Gradio finds it among the handler's defaults
     with gr.Blocks(title="rag_qa — cited answers from news articles", analytics_enabled=False) as demo:
         gr.Markdown("## rag_qa — ask the news articles\nAnswers quote the articles; every **[n]** opens its source.")
@@ -340,7 +343,11 @@ def theme() -> Any:
 
 
 def serve(
-    index_dir: str | Path | None = None, host: str = "127.0.0.1", port: int = 7860, auth: str | None = None
+    index_dir: str | Path | None = None,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    auth: str | None = None,
+    rerank: str | None = None,
 ) -> None:
     credentials = None
     if auth:
@@ -348,7 +355,7 @@ def serve(
         if not user or not password:
             raise RagQAError("--auth must look like USER:PASSWORD.")
         credentials = (user, password)
-    demo = build_demo(index_dir)
+    demo = build_demo(index_dir, rerank=rerank)
     demo.queue(default_concurrency_limit=8).launch(
         server_name=host,
         server_port=port,

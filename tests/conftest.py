@@ -96,3 +96,21 @@ def lexical_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     index = tmp_path_factory.mktemp("lexical") / "index"
     build_index([SEED.parent], index, model="none")
     return index
+
+
+@pytest.fixture(scope="session")
+def tiny_reranker(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A cross-encoder built from scratch (the tiny model's tokenizer, a random 1-label BERT head)."""
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model)
+    torch.manual_seed(1)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256, num_labels=1)  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny-reranker") / "tiny-reranker"
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    CrossEncoder(str(folder), device="cpu").save(str(folder))
+    return str(folder)
