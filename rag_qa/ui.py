@@ -100,8 +100,14 @@ class ChatService:
                 log.warning("keeping the loaded index: %s", exc)
         return self._qa
 
+    def _loaded(self) -> Any:
+        """The index as last loaded (no check for a newer version: ``qa()`` does that once per question)."""
+        if self._qa is None:
+            self._open()
+        return self._qa
+
     def modes(self) -> tuple[str, ...]:
-        qa = self.qa()
+        qa = self._loaded()
         return qa.modes if qa is not None else ("lexical",)
 
     def ask(self, question: str, k: int = 5, mode: str | None = None, context: str | None = None) -> Answer:
@@ -111,7 +117,7 @@ class ChatService:
         return qa.ask(question, k=k, mode=mode or None, context=context or None)
 
     def status_markdown(self) -> str:
-        qa = self.qa()
+        qa = self._loaded()
         if qa is None:
             return f"**No index loaded.** {self.load_error}"
         info = qa.info()
@@ -121,7 +127,7 @@ class ChatService:
         )
 
     def banner_html(self) -> str:
-        qa = self.qa()
+        qa = self._loaded()
         if qa is None or "hybrid" in qa.modes:
             return ""
         reason = qa.manifest.fallback_reason or "The index was built without an embedding model."
