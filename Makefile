@@ -8,7 +8,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 7860
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test check build install install-dev browser bench clean
+.PHONY: run test check build install install-dev browser bench bench-build clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: check browser
 # Load on the running app's /ask API at 1, 8 and 32 clients (writes benchmarks/results/load.{json,md}).
 bench: build
 	$(PY) -m benchmarks.load --index $(INDEX)
+
+# Build/query cost against the raw libraries and the LangChain recipe (writes benchmarks/results/bench.{json,md}).
+bench-build: install-dev
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) -m benchmarks.bench
 
 clean:
 	rm -rf $(VENV) $(INDEX)/v-* $(INDEX)/manifest.json
