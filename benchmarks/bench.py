@@ -90,14 +90,20 @@ def time_raw_floor(index: Path, model: str) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from rag_qa.config import BUILD
-    from rag_qa.pipeline import embedding_input
+    from rag_qa.pipeline import embedding_input, fit_title
 
     version = json.loads((index / "manifest.json").read_text())["version_dir"]
-    with sqlite3.connect(index / version / "chunks.sqlite") as db:
-        rows = db.execute("SELECT d.title, c.text FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.id")
-        texts = [embedding_input(title, text) for title, text in rows]
     started = time.perf_counter()  # model loading counts on both sides
     encoder = SentenceTransformer(model)
+    with sqlite3.connect(index / version / "chunks.sqlite") as db:
+        rows = db.execute("SELECT d.title, c.text FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.id")
+        pairs = list(rows)
+
+    def count(text: str) -> int:
+        return len(encoder.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    titles = {title: fit_title(title, count) for title, _ in pairs}
+    texts = [embedding_input(titles[title], text) for title, text in pairs]
     vectors = encoder.encode(texts, batch_size=BUILD.embed_batch_size, normalize_embeddings=True)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(np.ascontiguousarray(vectors, dtype=np.float32))

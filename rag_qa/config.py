@@ -32,7 +32,7 @@ class ChunkingSettings:
     overlap_tokens: int = 32
     chars: int = 1100
     overlap_chars: int = 150
-    title_chars_embedded: int = 120  # the title is embedded with every chunk, cut to this length
+    title_tokens: int = 32  # the title is embedded with every chunk, cut to this many model tokens
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,7 +126,8 @@ class _Build:
             chunking = self.previous.chunking
             plan = ChunkingPlan(chunking["unit"], chunking["size"], chunking["overlap"])
         elif self.embedder is not None:
-            reserved = self.embedder.count_tokens(self.embedder.style.document) + 48  # prompt, title, specials
+            # the prompt, the title, the line break and the model's special tokens share the window
+            reserved = self.embedder.count_tokens(self.embedder.style.document) + CHUNKING.title_tokens + 4
             size = max(32, min(CHUNKING.tokens, self.embedder.max_seq_length - reserved))
             plan = ChunkingPlan("tokens", size, min(CHUNKING.overlap_tokens, size // 4))
         else:
@@ -194,7 +195,8 @@ class _Build:
                     replaced.append(item.doc_id)
                 fresh.append(item)
         chunked = [(article, self.chunker.split(article)) for article in fresh]
-        inputs = {id(c): embedding_input(c.title, c.text) for _, chunks in chunked for c in chunks}
+        titles = {a.doc_id: fit_title(a.title, self.embedder.count_tokens) if self.embedder else a.title for a in fresh}
+        inputs = {id(c): embedding_input(titles[c.doc_id], c.text) for _, chunks in chunked for c in chunks}
         hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
         vectors = writer.reusable_vectors(list(hashes.values()))  # before the old chunks go
         writer.remove_documents(replaced)
@@ -236,8 +238,23 @@ class _Build:
 
 
 def embedding_input(title: str, text: str) -> str:
-    """What the model sees for a chunk: its article's title, then the passage."""
-    return f"{title[: CHUNKING.title_chars_embedded]}\n{text}"
+    """What the model sees for a chunk: its article's title (already fitted), then the passage."""
+    return f"{title}\n{text}"
+
+
+def fit_title(title: str, count_tokens: Callable[[str], int], budget: int = CHUNKING.title_tokens) -> str:
+    """The longest word prefix of ``title`` within ``budget`` model tokens, so title + chunk fit the window."""
+    if count_tokens(title) <= budget:
+        return title
+    words = title.split()
+    low, high = 0, len(words)  # binary search on the number of words kept
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count_tokens(" ".join(words[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return " ".join(words[:low])
 
 
 def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

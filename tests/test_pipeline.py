@@ -193,3 +193,24 @@ def test_build_summary_reads_like_the_json_object(lexical_index, seed_dir, tmp_p
     summary = build_index([seed_dir], tmp_path / "index", model="none")
     for key in ("documents", "chunks", "added", "updated", "removed", "skipped", "errors", "mode", "model", "seconds"):
         assert summary[key] == getattr(summary, key)
+
+
+def test_title_and_chunk_always_fit_the_model_window(tiny_model, tmp_path, monkeypatch):
+    from rag_qa.embedding import Embedder, load_embedder
+
+    long_title = " ".join(["عنوان طويل جدا عن الاجتماع الأمريكي الإسرائيلي بشأن رفح"] * 12)
+    body = " ".join(f"وقال البيت الأبيض إن الاجتماع رقم {i} شهد اتفاق الجانبين على هدف مشترك." for i in range(60))
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    (folder / "long.txt").write_text(f"{long_title}\n{body}", "utf-8")
+    seen: list[str] = []
+    original = Embedder.encode_documents
+    monkeypatch.setattr(
+        Embedder, "encode_documents", lambda self, texts: (seen.extend(texts), original(self, texts))[1]
+    )
+    build_index([folder], tmp_path / "index", model=tiny_model)
+    embedder = load_embedder(tiny_model)
+    assert len(seen) > 5 and "وقال البيت الأبيض" in seen[0]
+    # the model's special tokens ([CLS], [SEP]) take two more places
+    assert max(embedder.count_tokens(text) for text in seen) + 2 <= embedder.max_seq_length
+    assert seen[0].split("\n", 1)[0] != long_title  # the title was shortened to its token budget
