@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import socket
+import subprocess
+import sys
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 # Set before anything imports huggingface_hub / transformers.
@@ -114,3 +120,35 @@ def tiny_reranker(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> 
     tokenizer.save_pretrained(folder)
     CrossEncoder(str(folder), device="cpu").save(str(folder))
     return str(folder)
+
+
+@contextlib.contextmanager
+def running_app(index: Path, env: dict[str, str] | None = None, log: Path | None = None) -> Iterator[str]:
+    """`python app.py` on a free loopback port; yields its URL and stops it afterwards."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    output = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--index", str(index), "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if process.poll() is not None or time.time() > deadline:
+                    details = log.read_text()[-2000:] if log else ""
+                    raise RuntimeError(f"the app did not start. {details}") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        if log:
+            output.close()

@@ -1,13 +1,7 @@
 """The chat app: handlers without a browser, and the running server through gradio_client."""
 
-import os
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
-from conftest import ROOT, SULLIVAN, US_SIDE_AR
+from conftest import SULLIVAN, US_SIDE_AR, running_app
 
 from rag_qa.records import Citation
 from rag_qa.ui import ChatService, api_ask, previous_question, respond, safe_upload_name, sources_html
@@ -88,41 +82,10 @@ def test_api_ask_matches_the_cli_json(lexical_index):
     assert "error" in api_ask(ChatService(lexical_index), "", 5, "")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, seconds: float = 60) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"the app did not start within {seconds:.0f} s")
-
-
 @pytest.fixture
 def server(lexical_index):
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(lexical_index), "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port)
-    except TimeoutError:
-        process.kill()
-        raise
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(timeout=10)
+    with running_app(lexical_index) as url:
+        yield url
 
 
 @pytest.mark.slow
@@ -151,23 +114,10 @@ def test_service_picks_up_a_rebuilt_index_without_restart(tmp_path, seed_dir):
 def test_auth_protects_the_app(lexical_index):
     from gradio_client import Client
 
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_QA_AUTH": "reporter:s3cret-pass"}
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(lexical_index), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port)
-        url = f"http://127.0.0.1:{port}/"
+    with running_app(lexical_index, env={"RAG_QA_AUTH": "reporter:s3cret-pass"}) as url:
         with pytest.raises(Exception):  # noqa: B017 - gradio_client raises its own error types
             Client(url, verbose=False).predict(US_SIDE_AR, 5, "", "", api_name="/ask")
         with pytest.raises(Exception):  # noqa: B017
             Client(url, auth=("reporter", "wrong"), verbose=False)
         client = Client(url, auth=("reporter", "s3cret-pass"), verbose=False)
         assert SULLIVAN in client.predict(US_SIDE_AR, 5, "", "", api_name="/ask")["citations"][0]["text"]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

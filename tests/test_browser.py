@@ -2,15 +2,11 @@
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import ROOT, SEED, SULLIVAN, US_SIDE_AR
+from conftest import ROOT, SEED, SULLIVAN, US_SIDE_AR, running_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
@@ -24,12 +20,6 @@ INJECTION = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
     from rag_qa import build_index
@@ -40,28 +30,8 @@ def app_url(tmp_path_factory):
     shutil.copy(SEED, articles / SEED.name)
     (articles / "injection.txt").write_text(INJECTION, "utf-8")
     build_index([articles], base / "index", model="none")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAG_QA_UPLOADS": str(base / "uploads")}
-    log = open(base / "app.log", "w")
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(base / "index"), "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            if process.poll() is not None:
-                pytest.fail("the app exited: " + (base / "app.log").read_text()[-2000:])
-            time.sleep(0.3)
-    yield f"http://127.0.0.1:{port}/"
-    process.terminate()
-    process.wait(timeout=15)
-    log.close()
+    with running_app(base / "index", env={"RAG_QA_UPLOADS": str(base / "uploads")}, log=base / "app.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, SEED, SULLIVAN, US_SIDE_AR
+from conftest import ROOT, SEED, SULLIVAN, US_SIDE_AR, running_app
 
 from rag_qa import RagQA, build_index
 
@@ -144,19 +144,8 @@ def test_queries_keep_succeeding_while_builds_replace_the_index(tmp_path):
 
 def test_sixteen_concurrent_clients_get_no_errors(lexical_index):
     from gradio_client import Client
-    from test_app import _free_port, _wait_for_port
 
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "app.py"), "--index", str(lexical_index), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port)
-        url = f"http://127.0.0.1:{port}/"
+    with running_app(lexical_index) as url:
         results: list[bool] = []
         errors: list[str] = []
         deadline = time.time() + 8
@@ -176,6 +165,3 @@ def test_sixteen_concurrent_clients_get_no_errors(lexical_index):
         for thread in threads:
             thread.join(timeout=60)
         assert errors == [] and len(results) >= 16 and all(results)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
