@@ -41,7 +41,6 @@ class Sentence:
     end: int
     text: str
     score: float
-    covered: frozenset[str]
 
 
 def not_found_text(question: str) -> str:
@@ -207,7 +206,7 @@ def _scored_sentences(
             + DENSE_WEIGHT * float(sim)
             - RANK_PENALTY * p
         )
-        sentences.append(Sentence(p, start, end, text, score, distinct & set(query.term_weights)))
+        sentences.append(Sentence(p, start, end, text, score))
     return sentences
 
 
