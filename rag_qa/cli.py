@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import DEFAULT_MODEL, env_index
+from .config import ANN, DEFAULT_MODEL, env_index
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -84,13 +84,28 @@ def cli(verbose: bool) -> None:
 @index_option
 @_model_option(f"Embedding model, hub name or local folder; 'none' = lexical only (default {DEFAULT_MODEL}).")
 @click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating incrementally.")
+@click.option(
+    "--ann-threshold",
+    type=click.IntRange(0),
+    default=None,
+    help=f"Chunks beyond which the dense index is approximate (FAISS IVF) instead of exact [{ANN.threshold:,}].",
+)
 @json_option
 @friendly_errors
-def build(sources: tuple[str, ...], index_dir: str, model: str | None, full: bool, as_json: bool) -> None:
+def build(
+    sources: tuple[str, ...], index_dir: str, model: str | None, full: bool, ann_threshold: int | None, as_json: bool
+) -> None:
     """Build or update the index from SOURCES (files or folders; default seeds/)."""
     from .pipeline import build_index
 
-    summary = build_index(sources or ("seeds",), index_dir, model=model, full=full, show_progress=sys.stderr.isatty())
+    summary = build_index(
+        sources or ("seeds",),
+        index_dir,
+        model=model,
+        full=full,
+        show_progress=sys.stderr.isatty(),
+        ann_threshold=ann_threshold,
+    )
     if as_json:
         _emit(summary.to_dict())
     else:

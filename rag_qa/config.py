@@ -54,6 +54,17 @@ class BuildSettings:
     lock_timeout_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class AnnSettings:
+    # Beyond this many chunks the dense index is approximate (IVF) instead of exact (flat).
+    threshold: int = 100_000
+    train_per_list: int = 40  # training vectors per IVF list (FAISS warns below 39)
+    train_iterations: int = 10
+    target_recall: float = 0.95  # recall@10 against exact search that picks nprobe
+    calibration_queries: int = 500
+
+
 CHUNKING = ChunkingSettings()
 RETRIEVAL = RetrievalSettings()
 BUILD = BuildSettings()
+ANN = AnnSettings()

@@ -12,11 +12,12 @@ import json
 import logging
 import re
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .records import Article, Problem
+from .records import Article, Problem, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +42,42 @@ class SkipFile(Exception):
     """Raised inside a loader: the file is skipped with this reason."""
 
 
-def iter_articles(sources: Iterable[str | Path]) -> Iterator[Article | Problem]:
-    """Yield every article found under ``sources`` (files or folders), or a Problem per bad input."""
+def iter_articles(
+    sources: Iterable[str | Path], unchanged: Callable[[SourceFile], bool] | None = None
+) -> Iterator[Article | Problem | SourceFile]:
+    """Yield every article found under ``sources`` (files or folders), or a Problem per bad input.
+
+    For a build, ``unchanged`` judges each file by name, size and modification time: a file it calls
+    unchanged is not read (only its SourceFile is yielded), and every file read is followed by its own.
+    """
     for source in sources:
         path = Path(source)
         if not path.exists():
             yield Problem(str(source), "no such file or folder")
         elif path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
-                yield from _read_path(file)
+                yield from _read_tracked(file, unchanged)
         else:
-            yield from _read_path(path)
+            yield from _read_tracked(path, unchanged)
+
+
+def _read_tracked(
+    path: Path, unchanged: Callable[[SourceFile], bool] | None
+) -> Iterator[Article | Problem | SourceFile]:
+    if unchanged is None:
+        yield from _read_path(path)
+        return
+    try:
+        stat = path.stat()
+    except OSError:
+        yield from _read_path(path)  # says why it cannot be read
+        return
+    marker = SourceFile(display_name(path), stat.st_size, stat.st_mtime_ns)
+    if unchanged(marker):
+        yield replace(marker, unchanged=True)
+        return
+    yield from _read_path(path)
+    yield marker
 
 
 def _hidden(relative: Path) -> bool:

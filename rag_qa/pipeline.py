@@ -22,10 +22,10 @@ from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_ind
 from .embedding import Embedder, is_default, load_embedder
 from .errors import BadQuestion, BuildLocked, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
 from .ingest import display_name, iter_articles
-from .records import Answer, Article, BuildSummary, Citation, Problem
+from .records import Answer, Article, BuildSummary, Citation, Problem, SourceFile
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
-from .store import IndexReader, IndexWriter, Manifest, read_current_manifest, remove_stale_versions
+from .store import IndexReader, IndexWriter, Manifest, read_build_state, read_current_manifest, remove_stale_versions
 from .textnorm import describe_analyzer
 from .textnorm import terms as analyze
 
@@ -42,6 +42,7 @@ def build_index(
     model: str | None = None,
     full: bool = False,
     show_progress: bool = False,
+    ann_threshold: int | None = None,
 ) -> BuildSummary:
     """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
 
@@ -49,6 +50,7 @@ def build_index(
     ones removed. ``model`` (else RAG_QA_MODEL, else the default) names the embedding model; ``"none"``
     builds a lexical-only index. If the default model cannot be loaded the build goes on lexical-only
     and says so in ``warnings``; a model named explicitly that cannot be loaded raises ModelUnavailable.
+    Beyond ``ann_threshold`` chunks (default 100,000) the dense index becomes approximate (FAISS IVF).
     """
     started = time.perf_counter()
     index_dir = Path(index_dir or env_index())
@@ -60,16 +62,18 @@ def build_index(
 
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
-            return _Build(index_dir, requested, explicit=named is not None, full=full).run(
-                [str(source) for source in sources], show_progress, started
-            )
+            build = _Build(index_dir, requested, explicit=named is not None, full=full, ann_threshold=ann_threshold)
+            return build.run([str(source) for source in sources], show_progress, started)
     except Timeout:
         raise BuildLocked(f"Another build is running on {index_dir}; wait for it to finish and try again.") from None
 
 
 class _Build:
-    def __init__(self, index_dir: Path, requested: str, explicit: bool, full: bool) -> None:
+    def __init__(
+        self, index_dir: Path, requested: str, explicit: bool, full: bool, ann_threshold: int | None = None
+    ) -> None:
         self.index_dir = index_dir
+        self.ann_threshold = ann_threshold
         self.requested = requested
         self.warnings: list[str] = []
         remove_stale_versions(index_dir, BUILD.keep_versions)
@@ -78,6 +82,8 @@ class _Build:
         self.chunker = self._chunker()
         self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0)
         self.problems: list[str] = []
+        self._file_docs: list[str] = []  # articles of the file being read, and its problems
+        self._file_problems = 0
 
     def _load_model(self, requested: str, explicit: bool) -> tuple[Embedder | None, str | None]:
         if requested == NO_MODEL:
@@ -136,27 +142,30 @@ class _Build:
         return Chunker(plan, length)
 
     def run(self, sources: list[str], show_progress: bool, started: float) -> BuildSummary:
-        writer = IndexWriter(self.index_dir, self.previous, self.embedder.dimension if self.embedder else None)
+        known, files = read_build_state(self.index_dir, self.previous)
+        seen: set[str] = set()
+        self.files_read: list[tuple[SourceFile, list[str]]] = []
+        self._writer: IndexWriter | None = None
         try:
-            known = writer.document_hashes()
-            seen: set[str] = set()
-            items = iter_articles(sources)
+            items = iter_articles(sources, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
             if show_progress:
                 from tqdm import tqdm
 
-                items = tqdm(items, desc="indexing", unit=" articles", file=sys.stderr, mininterval=0.5)
+                items = tqdm(items, desc="indexing", unit=" files and articles", file=sys.stderr, mininterval=0.5)
             for batch in _batched(items, BUILD.documents_per_batch):
-                self._add_batch(writer, batch, known, seen)
+                self._add_batch(batch, known, files, seen)
             vanished = set(known) - seen
-            writer.remove_documents(vanished)
             self.counts["removed"] = len(vanished)
-            if self.previous is not None and not (self.counts["added"] or self.counts["updated"] or vanished):
-                writer.abort()  # nothing changed: keep the current version as it is
-                manifest = self.previous
+            if self.previous is not None and self._writer is None and not vanished:
+                manifest = self.previous  # nothing changed: the current version stays as it is
             else:
+                writer = self._open_writer()
+                writer.remove_documents(vanished)
+                writer.replace_source_files(self.files_read)
                 manifest = writer.commit(self._manifest_fields(time.perf_counter() - started, sources))
         except BaseException:
-            writer.abort()
+            if self._writer is not None:
+                self._writer.abort()
             raise
         remove_stale_versions(self.index_dir, BUILD.keep_versions)
         return BuildSummary(
@@ -173,18 +182,34 @@ class _Build:
             **self.counts,
         )
 
+    def _open_writer(self) -> IndexWriter:
+        """The new version is started only once something changed (a no-change build writes nothing)."""
+        if self._writer is None:
+            dimension = self.embedder.dimension if self.embedder else None
+            self._writer = IndexWriter(self.index_dir, self.previous, dimension, self.ann_threshold)
+        return self._writer
+
     def _add_batch(
-        self, writer: IndexWriter, batch: list[Article | Problem], known: dict[str, str], seen: set[str]
+        self,
+        batch: list[Article | Problem | SourceFile],
+        known: dict[str, str],
+        files: dict[str, tuple[SourceFile, list[str]]],
+        seen: set[str],
     ) -> None:
         fresh: list[Article] = []
         replaced: list[str] = []
         for item in batch:
-            if isinstance(item, Problem):
+            if isinstance(item, SourceFile):
+                self._end_of_file(item, files, seen)
+            elif isinstance(item, Problem):
                 log.info("skipped %s", item)
                 self.problems.append(str(item))
-            elif item.doc_id in seen:
-                self.counts["duplicates"] += 1
+                self._file_problems += 1
             else:
+                self._file_docs.append(item.doc_id)
+                if item.doc_id in seen:
+                    self.counts["duplicates"] += 1
+                    continue
                 seen.add(item.doc_id)
                 old_hash = known.get(item.doc_id)
                 if old_hash == item.content_hash:
@@ -194,6 +219,9 @@ class _Build:
                 if old_hash:
                     replaced.append(item.doc_id)
                 fresh.append(item)
+        if not fresh:
+            return
+        writer = self._open_writer()
         chunked = [(article, self.chunker.split(article)) for article in fresh]
         titles = {a.doc_id: fit_title(a.title, self.embedder.count_tokens) if self.embedder else a.title for a in fresh}
         inputs = {id(c): embedding_input(titles[c.doc_id], c.text) for _, chunks in chunked for c in chunks}
@@ -210,17 +238,25 @@ class _Build:
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
 
+    def _end_of_file(self, file: SourceFile, files: dict[str, tuple[SourceFile, list[str]]], seen: set[str]) -> None:
+        if file.unchanged:  # not read: its articles stay as they are
+            doc_ids = files[file.name][1]
+            self.counts["skipped"] += len(set(doc_ids) - seen)
+            seen.update(doc_ids)
+            self.files_read.append(files[file.name])
+        elif not self._file_problems:  # a file with a problem is read again next time, to report it again
+            self.files_read.append((file, self._file_docs))
+        self._file_docs, self._file_problems = [], 0
+
     def _manifest_fields(self, seconds: float, sources: list[str]) -> dict[str, Any]:
         import bm25s
 
         software = {"rag_qa": __version__, "bm25s": getattr(bm25s, "__version__", "?")}
-        dense = None
         if self.embedder is not None:
             import faiss
             import sentence_transformers
 
             software |= {"faiss": faiss.__version__, "sentence_transformers": sentence_transformers.__version__}
-            dense = {"faiss": "IndexIDMap2(IndexFlatIP)", "metric": "inner_product", "normalized": True}
         return dict(
             mode="hybrid" if self.embedder else "lexical",
             model=self.embedder.describe() if self.embedder else None,
@@ -229,7 +265,6 @@ class _Build:
             chunking=self.chunker.plan.describe(),
             analyzer=describe_analyzer(),
             bm25={"library": "bm25s", "method": "lucene", "k1": RETRIEVAL.bm25_k1, "b": RETRIEVAL.bm25_b},
-            dense=dense,
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,

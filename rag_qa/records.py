@@ -31,6 +31,16 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class SourceFile:
+    """Follows the articles of each input file during a build: what an unchanged file is recognised by."""
+
+    name: str
+    size: int
+    mtime_ns: int
+    unchanged: bool = False  # the same size and modification time as at the last build: not read again
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of an article: ``article.text[start:end] == text``."""
 

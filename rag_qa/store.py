@@ -22,15 +22,17 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .config import FORMAT_VERSION, RETRIEVAL
+from . import vectors
+from .config import ANN, FORMAT_VERSION, RETRIEVAL
 from .errors import IndexCorrupt, IndexMissing
-from .records import Article, Chunk
+from .records import Article, Chunk, SourceFile
 
 MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
@@ -50,6 +52,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     text TEXT NOT NULL, terms TEXT NOT NULL, embed_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
 CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
+CREATE TABLE IF NOT EXISTS source_files (
+    name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, doc_ids TEXT NOT NULL);
 """
 
 
@@ -113,11 +117,33 @@ def read_current_manifest(index_dir: Path) -> Manifest:
 # ---------------------------------------------------------------- writing
 
 
+def read_build_state(
+    index_dir: Path, previous: Manifest | None
+) -> tuple[dict[str, str], dict[str, tuple[SourceFile, list[str]]]]:
+    """What an incremental build compares against: each document's content hash, and the source files
+    (size, modification time, article ids) of the previous version. Empty for a first or full build."""
+    if previous is None:
+        return {}, {}
+    path = index_dir / previous.version_dir / CHUNKS_DB
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            hashes = dict(db.execute("SELECT doc_id, content_hash FROM documents"))
+            has_files = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_files'").fetchone()
+            rows = db.execute("SELECT name, size, mtime_ns, doc_ids FROM source_files") if has_files else []
+            files = {name: (SourceFile(name, size, mtime), json.loads(ids)) for name, size, mtime, ids in rows}
+    except sqlite3.DatabaseError:
+        raise IndexCorrupt(f"The chunk database {path} is damaged. {REBUILD_HINT}") from None
+    return hashes, files
+
+
 class IndexWriter:
     """Builds a new index version beside the current one; ``commit`` switches to it atomically."""
 
-    def __init__(self, index_dir: Path, previous: Manifest | None, dimension: int | None) -> None:
+    def __init__(
+        self, index_dir: Path, previous: Manifest | None, dimension: int | None, ann_threshold: int | None = None
+    ) -> None:
         self.index_dir = index_dir
+        self.ann_threshold = ANN.threshold if ann_threshold is None else ann_threshold
         self.version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         self.dir = index_dir / (self.version + PARTIAL)
         self.dir.mkdir(parents=True)
@@ -126,16 +152,20 @@ class IndexWriter:
         self.db = sqlite3.connect(self.dir / CHUNKS_DB)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
         self.dense = None
+        self.dense_description: dict[str, Any] | None = None
         if dimension is not None:
-            import faiss
-
             if previous is not None and previous.dense is not None:
-                self.dense = _read_faiss(index_dir / previous.version_dir / DENSE)
+                self.dense = vectors.configure(_read_faiss(index_dir / previous.version_dir / DENSE), previous.dense)
+                self.dense_description = previous.dense
             else:
-                self.dense = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+                self.dense = vectors.new_flat(dimension)
 
-    def document_hashes(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT doc_id, content_hash FROM documents"))
+    def replace_source_files(self, files: Iterable[tuple[SourceFile, list[str]]]) -> None:
+        self.db.execute("DELETE FROM source_files")
+        self.db.executemany(
+            "INSERT OR REPLACE INTO source_files VALUES (?, ?, ?, ?)",
+            [(f.name, f.size, f.mtime_ns, json.dumps(ids)) for f, ids in files],
+        )
 
     def reusable_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors already in the index for these embedding inputs (so unchanged text is never re-encoded)."""
@@ -189,15 +219,18 @@ class IndexWriter:
         self._write_bm25()
         documents, chunks = self.counts()
         self.db.close()
+        dense = None
         if self.dense is not None:
             import faiss
 
+            dense = self._settle_dense_index()
             faiss.write_index(self.dense, str(self.dir / DENSE))
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             version_dir=self.version,
             documents=documents,
             chunks=chunks,
+            dense=dense,
             **manifest_fields,
         )
         (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -210,6 +243,16 @@ class IndexWriter:
         os.replace(tmp, self.index_dir / MANIFEST)
         _fsync_dir(self.index_dir)
         return manifest
+
+    def _settle_dense_index(self) -> dict[str, Any]:
+        """Switch a flat index that grew past the threshold to IVF; describe the index for the manifest."""
+        assert self.dense is not None
+        if not vectors.is_ivf(self.dense) and self.dense.ntotal > self.ann_threshold:
+            self.dense, description = vectors.to_ivf(self.dense)
+            return description
+        if vectors.is_ivf(self.dense) and self.dense_description and self.dense_description.get("kind") == "ivf":
+            return self.dense_description  # same lists and nprobe; `build --full` retrains
+        return vectors.describe(self.dense)
 
     def abort(self) -> None:
         try:
@@ -268,7 +311,9 @@ class IndexReader:
         except sqlite3.DatabaseError:
             raise IndexCorrupt(f"The chunk database {db_path} is damaged. {REBUILD_HINT}") from None
         self._lock = threading.Lock()
-        self.dense = _read_faiss(self.dir / DENSE) if self.manifest.dense is not None else None
+        self.dense = None
+        if self.manifest.dense is not None:
+            self.dense = vectors.configure(_read_faiss(self.dir / DENSE), self.manifest.dense)
         self.bm25, self.bm25_ids = self._read_bm25()
         if self.dense is not None and self.dense.ntotal != len(self.bm25_ids):
             raise IndexCorrupt(f"The index at {index_dir} has mismatched parts. {REBUILD_HINT}")

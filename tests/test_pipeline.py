@@ -1,8 +1,10 @@
 """The facade end to end: build → load → ask, incremental updates, model handling, safety of the index."""
 
 import json
+import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from conftest import SULLIVAN, US_SIDE_AR
@@ -149,6 +151,39 @@ def test_bad_files_are_counted_and_do_not_stop_the_build(seed_dir, tmp_path):
     (seed_dir / "binary.html").write_bytes(b"\x00\x01\x02binary")
     summary = build_index([seed_dir], tmp_path / "index", model="none")
     assert summary.documents == 1 and summary.errors == 2 and len(summary.problems) == 2
+    again = build_index([seed_dir], tmp_path / "index", model="none")  # still reported, not silently skipped
+    assert again.documents == 1 and again.errors == 2
+
+
+def test_unchanged_files_are_not_read_again(seed_dir, tmp_path, monkeypatch):
+    from rag_qa import ingest
+
+    read: list[str] = []
+    original = ingest.read_bytes
+    monkeypatch.setattr(ingest, "read_bytes", lambda name, *rest: (read.append(name), original(name, *rest))[1])
+    other = seed_dir / "other.txt"
+    other.write_text("Port news\nShips waited outside Jeddah port on Monday.", "utf-8")
+    index = tmp_path / "index"
+    build_index([seed_dir], index, model="none")
+    version = json.loads((index / "manifest.json").read_text())["version_dir"]
+    assert len(read) == 2
+
+    read.clear()
+    unchanged = build_index([seed_dir], index, model="none")
+    assert read == [] and (unchanged.skipped, unchanged.documents) == (2, 2)
+    assert json.loads((index / "manifest.json").read_text())["version_dir"] == version  # nothing rewritten
+
+    other.write_text("Port news\nShips waited outside Dammam port on Monday.", "utf-8")
+    os.utime(other, ns=(other.stat().st_atime_ns, other.stat().st_mtime_ns + 10**9))
+    changed = build_index([seed_dir], index, model="none")
+    assert [Path(name).name for name in read] == ["other.txt"]  # only the edited file is read
+    assert (changed.updated, changed.skipped, changed.documents) == (1, 1, 2)
+    assert "Dammam" in RagQA.load(index).ask("Where did ships wait?").text
+
+    read.clear()
+    other.unlink()
+    removed = build_index([seed_dir], index, model="none")
+    assert read == [] and (removed.removed, removed.documents) == (1, 1)
 
 
 def test_versions_switch_atomically_and_old_ones_are_pruned(seed_dir, tmp_path):
