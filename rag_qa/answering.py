@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .answer_types import asked_type, supplies
 from .config import RETRIEVAL
 from .embedding import Embedder
 from .records import Answer, Citation
@@ -29,6 +30,8 @@ PHRASE_WEIGHT = 0.25  # question word pairs found side by side ("الجانب ا
 RANK_PENALTY = 0.02  # per position of the sentence's passage in the ranking
 CONTEXT_BONUS = 0.25  # weight of a follow-up's context terms in sentence choice
 SUBWORD_WEIGHT = 1.0  # share of the question's character 4-grams in the sentence (catches إشعال ~ اشتعال)
+TYPE_WEIGHT = 0.15  # the sentence holds what the question asks for (a number for "كم", a year for "متى")
+EVIDENCE_LEXICAL_WEIGHT = 0.2  # λ of the calibrated evidence score (see embedding.PromptStyle.min_evidence)
 SECOND_SENTENCE_RATIO = 0.5  # a second sentence is quoted when it scores at least this share of the best
 MAX_ANSWER_SENTENCES = 2
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
@@ -155,13 +158,23 @@ def answer_pool(passages: Sequence[_Passage]) -> list[int]:
 
 
 def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> bool:
+    """Whether any passage an answer would draw on supports one; else the answer is "not found"."""
     top = [passages[i] for i in answer_pool(passages)]
+    calibrated = embedder.style.min_evidence if embedder is not None else None
+    if calibrated is not None and query.vector is not None:
+        return any(evidence(query, p) >= calibrated for p in top)
     if any(coverage(query, p.terms) >= RETRIEVAL.min_lexical_coverage for p in top):
         return True
     if embedder is None:
         return False
     threshold = embedder.style.min_similarity
     return any(p.candidate.dense is not None and p.candidate.dense >= threshold for p in top)
+
+
+def evidence(query: Query, passage: _Passage) -> float:
+    """Dense similarity plus weighted lexical coverage: one score that separates answerable questions from
+    unanswerable ones better than either alone (benchmarks/fusion.py)."""
+    return (passage.candidate.dense or 0.0) + EVIDENCE_LEXICAL_WEIGHT * coverage(query, passage.terms)
 
 
 def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
@@ -191,6 +204,7 @@ def _scored_sentences(
         # rescaled so that the model's evidence threshold maps to 0 and a perfect match to 1
         floor = embedder.style.min_similarity
         similarity = np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0)
+    kind = asked_type(query.text)
     question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
     question_grams = char_grams(query.text)
     sentences = []
@@ -204,6 +218,7 @@ def _scored_sentences(
             + PHRASE_WEIGHT * phrases
             + SUBWORD_WEIGHT * subword
             + DENSE_WEIGHT * float(sim)
+            + TYPE_WEIGHT * supplies(kind, text, query.text)
             - RANK_PENALTY * p
         )
         sentences.append(Sentence(p, start, end, text, score))

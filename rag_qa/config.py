@@ -37,7 +37,8 @@ class ChunkingSettings:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    rrf_k: int = 60  # reciprocal-rank-fusion constant (Cormack et al. 2009)
+    rrf_k: int = 10  # reciprocal-rank-fusion constant; 60 in Cormack et al. 2009, 10 best on XQuAD-en (fusion.md)
+    dense_weight: float = 1.0  # the dense ranking's weight in the fusion (BM25's is 1)
     candidates: int = 50  # passages each retriever hands to the fusion
     bm25_k1: float = 1.5
     bm25_b: float = 0.75

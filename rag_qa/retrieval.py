@@ -35,12 +35,15 @@ class Query:
     context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RETRIEVAL.rrf_k) -> dict[int, float]:
-    """Cormack, Clarke & Büttcher (2009): score(d) = Σ_rankings 1 / (k + rank(d)), ranks from 1."""
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], k: int | None = None, weights: Sequence[float] | None = None
+) -> dict[int, float]:
+    """Cormack, Clarke & Büttcher (2009): score(d) = Σ_rankings w · 1 / (k + rank(d)), ranks from 1."""
+    k = RETRIEVAL.rrf_k if k is None else k
     fused: dict[int, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused
 
 
@@ -93,7 +96,8 @@ class Retriever:
             ranked = sorted(dense.items(), key=lambda kv: -kv[1])
         else:
             rankings = [sorted(lexical, key=lambda i: -lexical[i]), sorted(dense, key=lambda i: -dense[i])]
-            ranked = sorted(reciprocal_rank_fusion(rankings).items(), key=lambda kv: -kv[1])
+            fused = reciprocal_rank_fusion(rankings, weights=(1.0, RETRIEVAL.dense_weight))
+            ranked = sorted(fused.items(), key=lambda kv: -kv[1])
         return [
             Candidate(chunk_id, score, lexical.get(chunk_id, 0.0), dense.get(chunk_id) if dense else None)
             for chunk_id, score in ranked[:n]

@@ -32,6 +32,7 @@ import numpy as np
 from . import vectors
 from .config import ANN, FORMAT_VERSION, RETRIEVAL
 from .errors import IndexCorrupt, IndexMissing
+from .lexical import TermCounts
 from .records import Article, Chunk, SourceFile
 
 MANIFEST = "manifest.json"
@@ -151,6 +152,7 @@ class IndexWriter:
             shutil.copyfile(index_dir / previous.version_dir / CHUNKS_DB, self.dir / CHUNKS_DB)
         self.db = sqlite3.connect(self.dir / CHUNKS_DB)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+        self.terms = self._previous_term_counts(index_dir / previous.version_dir) if previous else TermCounts.empty()
         self.dense = None
         self.dense_description: dict[str, Any] | None = None
         if dimension is not None:
@@ -182,6 +184,7 @@ class IndexWriter:
         for batch in _batches(doc_ids, 500):
             marks = ",".join("?" * len(batch))
             ids = [row[0] for row in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)]
+            self.terms.remove(ids)
             if self.dense is not None and ids:
                 self.dense.remove_ids(np.asarray(ids, dtype=np.int64))
             self.db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", batch)
@@ -202,6 +205,7 @@ class IndexWriter:
                 (chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text, " ".join(chunk_terms), embed_hash),
             )
             ids.append(int(cursor.lastrowid or 0))
+            self.terms.add(ids[-1], list(chunk_terms))
         return ids
 
     def add_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
@@ -260,19 +264,24 @@ class IndexWriter:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def _write_bm25(self) -> None:
-        bm25s = _import_bm25s()
+    def _previous_term_counts(self, previous_dir: Path) -> TermCounts:
+        try:
+            chunk_ids = np.load(previous_dir / BM25_IDS, allow_pickle=False)
+            counts = TermCounts.load(previous_dir, chunk_ids)
+        except (OSError, ValueError, json.JSONDecodeError):
+            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
+        if counts is None:  # an index written before term counts were kept: count them once from SQLite
+            counts = TermCounts.from_rows(self.db.execute("SELECT id, terms FROM chunks ORDER BY id"))
+        return counts
 
-        ids: list[int] = []
-        corpus: list[list[str]] = []
-        for chunk_id, terms in self.db.execute("SELECT id, terms FROM chunks ORDER BY id"):
-            ids.append(chunk_id)
-            corpus.append(terms.split())
-        retriever = bm25s.BM25(k1=RETRIEVAL.bm25_k1, b=RETRIEVAL.bm25_b, method="lucene")
-        if corpus:
-            retriever.index(corpus, show_progress=False)
+    def _write_bm25(self) -> None:
+        """BM25 weights from the term counts: Python work for the changed chunks only, numpy for the rest."""
+        _import_bm25s()
+        self.terms.save(self.dir)
+        if len(self.terms.chunk_ids):
+            retriever = self.terms.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
             retriever.save(str(self.dir / BM25_DIR), show_progress=False)
-        np.save(self.dir / BM25_IDS, np.asarray(ids, dtype=np.int64), allow_pickle=False)
+        np.save(self.dir / BM25_IDS, self.terms.chunk_ids.astype(np.int64), allow_pickle=False)
 
 
 def remove_stale_versions(index_dir: Path, keep: int) -> None:
