@@ -162,7 +162,8 @@ def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder 
     top = [passages[i] for i in answer_pool(passages)]
     calibrated = embedder.style.min_evidence if embedder is not None else None
     if calibrated is not None and query.vector is not None:
-        return any(evidence(query, p) >= calibrated for p in top)
+        strong = embedder.style.min_similarity if embedder is not None else 1.0
+        return any(evidence(query, p) >= calibrated or (p.candidate.dense or 0.0) >= strong for p in top)
     if any(coverage(query, p.terms) >= RETRIEVAL.min_lexical_coverage for p in top):
         return True
     if embedder is None:

@@ -34,7 +34,8 @@ class PromptStyle:
     document: str
     min_similarity: float
     # Calibrated on a dev set (benchmarks/fusion.py): a passage is evidence when its cosine plus
-    # EVIDENCE_LEXICAL_WEIGHT × its lexical coverage reaches this. None: not calibrated for this family,
+    # EVIDENCE_LEXICAL_WEIGHT × its lexical coverage reaches this, or its cosine alone min_similarity (a
+    # paraphrase sharing no word). None: not calibrated for this family,
     # so the looser rule applies (lexical coverage alone, or the cosine alone above min_similarity).
     min_evidence: float | None = None
 
@@ -46,7 +47,7 @@ KNOWN_STYLES: tuple[tuple[str, PromptStyle], ...] = (
     (r"bge-m3", PromptStyle("", "", 0.45)),
     (r"bge-.*-(en|zh)", PromptStyle("Represent this sentence for searching relevant passages: ", "", 0.55)),
     # XQuAD-en dev: 5 % of answerable questions abstain, 97.5 % of tests/data/unanswerable.json
-    (r"all[-_]minilm[-_]l6", PromptStyle("", "", 0.35, min_evidence=0.48)),
+    (r"all[-_]minilm[-_]l6", PromptStyle("", "", 0.45, min_evidence=0.48)),
     (r"gte-|labse|paraphrase-|minilm|mpnet|distiluse", PromptStyle("", "", 0.35)),
 )
 DEFAULT_STYLE = PromptStyle("", "", 0.35)
