@@ -160,10 +160,11 @@ def answer_pool(passages: Sequence[_Passage]) -> list[int]:
 def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> bool:
     """Whether any passage an answer would draw on supports one; else the answer is "not found"."""
     top = [passages[i] for i in answer_pool(passages)]
-    calibrated = embedder.style.min_evidence if embedder is not None else None
-    if calibrated is not None and query.vector is not None:
-        strong = embedder.style.min_similarity if embedder is not None else 1.0
-        return any(evidence(query, p) >= calibrated or (p.candidate.dense or 0.0) >= strong for p in top)
+    style = embedder.style if embedder is not None else None
+    if style is not None and style.min_evidence is not None and query.vector is not None:
+        return any(
+            evidence(query, p) >= style.min_evidence or (p.candidate.dense or 0.0) >= style.min_similarity for p in top
+        )
     if any(coverage(query, p.terms) >= RETRIEVAL.min_lexical_coverage for p in top):
         return True
     if embedder is None:
