@@ -1,5 +1,5 @@
 """Abstention trade-off: share of answerable vs unanswerable questions answered "not found" as the
-lexical-evidence threshold (RetrievalSettings.min_lexical_coverage) varies.
+lexical-evidence threshold (RetrievalSettings.min_lexical_evidence) varies.
 
     python -m benchmarks.abstention_curve [--corpus ../shared/data/xquad/xquad.ar.dev.json]
         [--unanswerable tests/data/unanswerable.json]
@@ -15,7 +15,7 @@ import tempfile
 import numpy as np
 
 from rag_qa import RagQA, build_index
-from rag_qa.answering import answer_pool, coverage, distinct_passages
+from rag_qa.answering import answer_pool, distinct_passages, lexical_evidence
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
 
@@ -25,7 +25,7 @@ def best_coverage(qa: RagQA, question: str) -> float:
     query = loaded.retriever.query(question, "lexical")
     candidates = loaded.retriever.retrieve(query, "lexical", 30)
     passages = distinct_passages(candidates, loaded.reader.chunk_rows([c.chunk_id for c in candidates]), 10)
-    return max((coverage(query, passages[i].terms) for i in answer_pool(passages)), default=0.0)
+    return max((lexical_evidence(query, passages[i]) for i in answer_pool(passages)), default=0.0)
 
 
 def main() -> None:

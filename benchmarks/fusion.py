@@ -26,7 +26,7 @@ import numpy as np
 
 from benchmarks.bench import default_model
 from rag_qa import RagQA, build_index, retrieval
-from rag_qa.answering import EVIDENCE_LEXICAL_WEIGHT, answer_pool, coverage, distinct_passages
+from rag_qa.answering import EVIDENCE_LEXICAL_WEIGHT, answer_pool, coverage, distinct_passages, lexical_evidence
 from rag_qa.config import RETRIEVAL
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
@@ -40,8 +40,9 @@ def recall(qa: RagQA, asked: list[Any], mode: str) -> tuple[float, float]:
     return round(float((ranks_array <= 1).mean()), 4), round(float((ranks_array <= 5).mean()), 4)
 
 
-def evidence(qa: RagQA, question: str) -> tuple[float, float]:
-    """(best lexical coverage, best dense similarity) among the passages an answer would draw on."""
+def evidence(qa: RagQA, question: str) -> tuple[float, float, float]:
+    """(best word coverage, best dense similarity, best lexical evidence) among the passages an answer would
+    draw on."""
     loaded = qa._loaded
     query = loaded.retriever.query(question, "hybrid")
     candidates = loaded.retriever.retrieve(query, "hybrid", 15)
@@ -49,7 +50,7 @@ def evidence(qa: RagQA, question: str) -> tuple[float, float]:
     pool = [passages[i] for i in answer_pool(passages)]
     lexical = max((coverage(query, p.terms) for p in pool), default=0.0)
     dense = max((p.candidate.dense or 0.0 for p in pool), default=0.0)
-    return lexical, dense
+    return lexical, dense, max((lexical_evidence(query, p) for p in pool), default=0.0)
 
 
 def main() -> None:
@@ -98,7 +99,7 @@ def main() -> None:
         negative = np.asarray([evidence(qa, question) for question in negatives])
     lines += [
         "",
-        f"Abstention: 'not found' unless lexical coverage ≥ {RETRIEVAL.min_lexical_coverage} or dense "
+        f"Abstention: 'not found' unless lexical evidence ≥ {RETRIEVAL.min_lexical_evidence} or dense "
         "similarity ≥ the threshold; the shares that abstain:",
         "",
         f"| dense threshold | answerable (n={len(positive)}) | unanswerable (n={len(negative)}) "
@@ -106,7 +107,7 @@ def main() -> None:
         "| --- | --- | --- | --- | --- |",
     ]
     report["evidence"] = {"answerable": positive.tolist(), "unanswerable": negative.tolist()}
-    lexical_ok = (positive[:, 0] >= RETRIEVAL.min_lexical_coverage, negative[:, 0] >= RETRIEVAL.min_lexical_coverage)
+    lexical_ok = (positive[:, 2] >= RETRIEVAL.min_lexical_evidence, negative[:, 2] >= RETRIEVAL.min_lexical_evidence)
     for threshold in np.arange(0.2, 0.81, 0.05):
         row = {
             "threshold": round(float(threshold), 2),

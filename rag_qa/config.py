@@ -42,8 +42,8 @@ class RetrievalSettings:
     candidates: int = 50  # passages each retriever hands to the fusion
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
-    # Share of the question's IDF mass a passage must contain to count as lexical evidence.
-    min_lexical_coverage: float = 0.2
+    # answering.lexical_evidence a passage must reach to support an answer without a model.
+    min_lexical_evidence: float = 0.25
     max_question_chars: int = 2000
 
 

@@ -20,8 +20,13 @@ from typing import Any
 
 import numpy as np
 
-TERMS_FILE = "bm25_terms.json"
-COUNT_FILES = ("bm25_tf_data.npy", "bm25_tf_indices.npy", "bm25_tf_indptr.npy")
+WORDS = "words"  # stemmed words: the question's IDF weights, coverage, proximity
+GRAMS = "grams"  # character n-grams: what BM25 ranks on
+
+
+def files_of(kind: str) -> tuple[str, str, str, str]:
+    """The vocabulary file and the three CSR arrays of one kind of term counts."""
+    return (f"{kind}_vocabulary.json", f"{kind}_tf_data.npy", f"{kind}_tf_indices.npy", f"{kind}_tf_indptr.npy")
 
 
 class TermCounts:
@@ -44,22 +49,11 @@ class TermCounts:
         return cls({}, sp.csr_matrix((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
 
     @classmethod
-    def from_rows(cls, rows: Iterable[tuple[int, str]]) -> TermCounts:
-        """From (chunk id, space-separated terms) rows, e.g. an index written before term counts were kept."""
-        counts = cls.empty()
-        for chunk_id, terms in rows:
-            counts.add(chunk_id, terms.split())
-        counts.settle()
-        return counts
-
-    @classmethod
-    def load(cls, folder: Path, chunk_ids: np.ndarray) -> TermCounts | None:
-        """The counts saved in ``folder``, or None when it has none (then rebuild with ``from_rows``)."""
+    def load(cls, folder: Path, kind: str, chunk_ids: np.ndarray) -> TermCounts:
+        """The counts of ``kind`` saved in ``folder`` (OSError when missing, ValueError when inconsistent)."""
         import scipy.sparse as sp
 
-        paths = [folder / name for name in (TERMS_FILE, *COUNT_FILES)]
-        if not all(p.is_file() for p in paths):
-            return None
+        paths = [folder / name for name in files_of(kind)]
         terms = json.loads(paths[0].read_text(encoding="utf-8"))
         data, indices, indptr = (np.load(p, allow_pickle=False) for p in paths[1:])
         if len(indptr) != len(chunk_ids) + 1:
@@ -67,14 +61,20 @@ class TermCounts:
         matrix = sp.csr_matrix((data, indices, indptr), shape=(len(chunk_ids), len(terms)))
         return cls({term: i for i, term in enumerate(terms)}, matrix, chunk_ids)
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, kind: str) -> None:
         self.settle()
+        vocabulary_file, *count_files = files_of(kind)
         terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        (folder / TERMS_FILE).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
+        (folder / vocabulary_file).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
         for name, values in zip(
-            COUNT_FILES, (self._matrix.data, self._matrix.indices, self._matrix.indptr), strict=True
+            count_files, (self._matrix.data, self._matrix.indices, self._matrix.indptr), strict=True
         ):
             np.save(folder / name, values, allow_pickle=False)
+
+    def document_frequencies(self) -> np.ndarray:
+        """How many chunks hold each vocabulary term (0 for terms whose chunks were all removed)."""
+        self.settle()
+        return np.bincount(self._matrix.indices, minlength=len(self.vocabulary)).astype(np.int32)
 
     @property
     def chunk_ids(self) -> np.ndarray:

@@ -26,7 +26,7 @@ from .records import Answer, Article, BuildSummary, Citation, Problem, SourceFil
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .store import IndexReader, IndexWriter, Manifest, read_build_state, read_current_manifest, remove_stale_versions
-from .textnorm import describe_analyzer
+from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
 log = logging.getLogger("rag_qa")
@@ -234,7 +234,10 @@ class _Build:
             vectors.update(zip(todo, encoded, strict=True))
         for article, chunks in chunked:
             chunk_hashes = [hashes[id(c)] for c in chunks]
-            ids = writer.add_document(article, chunks, [analyze(f"{c.title}\n{c.text}") for c in chunks], chunk_hashes)
+            indexed = [f"{c.title}\n{c.text}" for c in chunks]
+            ids = writer.add_document(
+                article, chunks, [analyze(t) for t in indexed], [char_grams(t) for t in indexed], chunk_hashes
+            )
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
 

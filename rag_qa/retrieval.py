@@ -1,8 +1,9 @@
-"""Retrieval: BM25 (bm25s) and dense (FAISS) candidates, fused by reciprocal rank."""
+"""Retrieval: BM25 (bm25s) with a term-proximity bonus, and dense (FAISS) candidates, fused by reciprocal rank."""
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -11,9 +12,14 @@ import numpy as np
 from .config import RETRIEVAL
 from .embedding import Embedder
 from .store import IndexReader
+from .textnorm import char_grams
 from .textnorm import terms as analyze
 
 CONTEXT_WEIGHT = 0.5  # weight of the previous question's terms in a follow-up
+# BM25 scores each term alone; passages where the question's terms stand close together rank higher.
+# XQuAD-ar dev + 31k SaudiNewsNet distractors, lexical: recall@5 0.877 → 0.892 (benchmarks/proximity.py).
+PROXIMITY_WEIGHT = 0.3  # BM25 points per unit of proximity()
+PROXIMITY_WINDOW = 4  # terms further apart than this do not count as close
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Query:
     term_weights: dict[str, float]  # IDF of each distinct query term (unknown terms get the highest)
     vector: np.ndarray | None = field(default=None, repr=False)
     context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
+    context: str | None = None  # the previous question itself
 
 
 def reciprocal_rank_fusion(
@@ -51,10 +58,7 @@ class Retriever:
     def __init__(self, reader: IndexReader, embedder: Embedder | None) -> None:
         self.reader = reader
         self.embedder = embedder if reader.dense is not None else None
-        bm25 = reader.bm25
-        self._vocab: dict[str, int] = bm25.vocab_dict if bm25 is not None else {}
-        indptr = bm25.scores["indptr"] if bm25 is not None else np.zeros(1, dtype=np.int64)
-        self._doc_freq = np.diff(indptr)
+        self._grams: dict[str, int] = reader.bm25.vocab_dict if reader.bm25 is not None else {}
         self._n = max(len(reader.bm25_ids), 1)
 
     @property
@@ -78,11 +82,11 @@ class Retriever:
         vector = None
         if mode != "lexical" and self.embedder is not None:
             vector = self.embedder.encode_queries([f"{context}\n{text}" if context else text])[0]
-        return Query(text, tuple(own), weights, vector, tuple(extra))
+        return Query(text, tuple(own), weights, vector, tuple(extra), context)
 
     def idf(self, term: str) -> float:
-        token_id = self._vocab.get(term)
-        df = int(self._doc_freq[token_id]) if token_id is not None and token_id < len(self._doc_freq) else 0
+        """BM25's IDF of a word term (terms never seen get the highest)."""
+        df = self.reader.document_frequency(term)
         return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
 
     def retrieve(self, query: Query, mode: str, n: int) -> list[Candidate]:
@@ -105,15 +109,20 @@ class Retriever:
 
     def _bm25(self, query: Query, n: int) -> dict[int, float]:
         bm25 = self.reader.bm25
-        # the question's own terms count twice, a follow-up's context terms once
-        terms = [*query.terms, *query.terms, *query.context_terms] if query.context_terms else query.terms
-        token_ids = [self._vocab[t] for t in terms if t in self._vocab]
+        grams = char_grams(query.text)
+        if query.context:  # the question's own grams count twice, a follow-up's context grams once
+            grams = [*grams, *grams, *char_grams(query.context)]
+        token_ids = [self._grams[g] for g in grams if g in self._grams]
         if bm25 is None or not token_ids:
             return {}
         scores = bm25.get_scores_from_ids(token_ids)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        return {int(self.reader.bm25_ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+        found = {int(self.reader.bm25_ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+        if len(set(query.terms)) < 2:
+            return found
+        chunk_terms = self.reader.chunk_terms(list(found))
+        return {i: s + PROXIMITY_WEIGHT * proximity(query, chunk_terms.get(i, ())) for i, s in found.items()}
 
     def _dense(self, query: Query, n: int) -> dict[int, float]:
         index = self.reader.dense
@@ -121,3 +130,22 @@ class Retriever:
             return {}
         scores, ids = index.search(query.vector.reshape(1, -1), min(n, index.ntotal))
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+
+
+def proximity(query: Query, chunk_terms: Sequence[str]) -> float:
+    """How close together the question's terms stand in a passage: over each pair of distinct question
+    terms found within PROXIMITY_WINDOW positions, the smaller IDF of the two divided by their distance
+    (the minimum pair distance of Tao & Zhai, SIGIR 2007, weighted as BM25 weighs the terms)."""
+    wanted = {t for t in query.terms}
+    positions: dict[str, list[int]] = defaultdict(list)
+    for position, term in enumerate(chunk_terms):
+        if term in wanted:
+            positions[term].append(position)
+    present = sorted(positions)
+    total = 0.0
+    for x, first in enumerate(present):
+        for second in present[x + 1 :]:
+            distance = min(abs(i - j) for i in positions[first] for j in positions[second])
+            if distance <= PROXIMITY_WINDOW:
+                total += min(query.term_weights[first], query.term_weights[second]) / distance
+    return total

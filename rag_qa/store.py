@@ -32,14 +32,16 @@ import numpy as np
 from . import vectors
 from .config import ANN, FORMAT_VERSION, RETRIEVAL
 from .errors import IndexCorrupt, IndexMissing
-from .lexical import TermCounts
+from .lexical import GRAMS, WORDS, TermCounts, files_of
 from .records import Article, Chunk, SourceFile
+from .textnorm import ANALYZER_VERSION
 
 MANIFEST = "manifest.json"
 CHUNKS_DB = "chunks.sqlite"
 DENSE = "dense.faiss"
 BM25_DIR = "bm25"
 BM25_IDS = "bm25_chunk_ids.npy"
+WORD_FREQUENCIES = "words_df.npy"  # chunks holding each word term (the question's IDF weights)
 PARTIAL = ".partial"
 REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
 
@@ -152,7 +154,11 @@ class IndexWriter:
             shutil.copyfile(index_dir / previous.version_dir / CHUNKS_DB, self.dir / CHUNKS_DB)
         self.db = sqlite3.connect(self.dir / CHUNKS_DB)
         self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        self.terms = self._previous_term_counts(index_dir / previous.version_dir) if previous else TermCounts.empty()
+        self.terms, self.grams = (
+            self._previous_term_counts(index_dir / previous.version_dir)
+            if previous
+            else (TermCounts.empty(), TermCounts.empty())
+        )
         self.dense = None
         self.dense_description: dict[str, Any] | None = None
         if dimension is not None:
@@ -185,27 +191,35 @@ class IndexWriter:
             marks = ",".join("?" * len(batch))
             ids = [row[0] for row in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)]
             self.terms.remove(ids)
+            self.grams.remove(ids)
             if self.dense is not None and ids:
                 self.dense.remove_ids(np.asarray(ids, dtype=np.int64))
             self.db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", batch)
             self.db.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", batch)
 
     def add_document(
-        self, article: Article, chunks: Sequence[Chunk], terms: Sequence[list[str]], embed_hashes: Sequence[str]
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        terms: Sequence[list[str]],
+        grams: Sequence[list[str]],
+        embed_hashes: Sequence[str],
     ) -> list[int]:
-        """Store an article and its chunks; returns the new chunk ids (the FAISS ids of their vectors)."""
+        """Store an article and its chunks with their word terms and character grams; returns the new
+        chunk ids (the FAISS ids of their vectors)."""
         self.db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
             (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
         )
         ids = []
-        for chunk, chunk_terms, embed_hash in zip(chunks, terms, embed_hashes, strict=True):
+        for chunk, chunk_terms, chunk_grams, embed_hash in zip(chunks, terms, grams, embed_hashes, strict=True):
             cursor = self.db.execute(
                 'INSERT INTO chunks (doc_id, ordinal, start, "end", text, terms, embed_hash) VALUES (?,?,?,?,?,?,?)',
                 (chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text, " ".join(chunk_terms), embed_hash),
             )
             ids.append(int(cursor.lastrowid or 0))
             self.terms.add(ids[-1], list(chunk_terms))
+            self.grams.add(ids[-1], list(chunk_grams))
         return ids
 
     def add_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
@@ -264,24 +278,24 @@ class IndexWriter:
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def _previous_term_counts(self, previous_dir: Path) -> TermCounts:
+    def _previous_term_counts(self, previous_dir: Path) -> tuple[TermCounts, TermCounts]:
         try:
             chunk_ids = np.load(previous_dir / BM25_IDS, allow_pickle=False)
-            counts = TermCounts.load(previous_dir, chunk_ids)
+            return TermCounts.load(previous_dir, WORDS, chunk_ids), TermCounts.load(previous_dir, GRAMS, chunk_ids)
         except (OSError, ValueError, json.JSONDecodeError):
             raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
-        if counts is None:  # an index written before term counts were kept: count them once from SQLite
-            counts = TermCounts.from_rows(self.db.execute("SELECT id, terms FROM chunks ORDER BY id"))
-        return counts
 
     def _write_bm25(self) -> None:
-        """BM25 weights from the term counts: Python work for the changed chunks only, numpy for the rest."""
+        """BM25 weights (over character grams) from the term counts: Python work for the changed chunks
+        only, numpy for the rest; and the word terms' document frequencies."""
         _import_bm25s()
-        self.terms.save(self.dir)
-        if len(self.terms.chunk_ids):
-            retriever = self.terms.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
+        self.terms.save(self.dir, WORDS)
+        self.grams.save(self.dir, GRAMS)
+        np.save(self.dir / WORD_FREQUENCIES, self.terms.document_frequencies(), allow_pickle=False)
+        if len(self.grams.chunk_ids):
+            retriever = self.grams.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
             retriever.save(str(self.dir / BM25_DIR), show_progress=False)
-        np.save(self.dir / BM25_IDS, self.terms.chunk_ids.astype(np.int64), allow_pickle=False)
+        np.save(self.dir / BM25_IDS, self.grams.chunk_ids.astype(np.int64), allow_pickle=False)
 
 
 def remove_stale_versions(index_dir: Path, keep: int) -> None:
@@ -311,6 +325,8 @@ class IndexReader:
         self.index_dir = index_dir
         self.manifest = read_current_manifest(index_dir)
         self.dir = index_dir / self.manifest.version_dir
+        if self.manifest.analyzer.get("version") != ANALYZER_VERSION:
+            raise IndexCorrupt(f"The index at {index_dir} was built by another version of rag_qa. {REBUILD_HINT}")
         db_path = self.dir / CHUNKS_DB
         if not db_path.is_file():
             raise IndexCorrupt(f"The index at {index_dir} lacks {db_path.name}. {REBUILD_HINT}")
@@ -324,6 +340,7 @@ class IndexReader:
         if self.manifest.dense is not None:
             self.dense = vectors.configure(_read_faiss(self.dir / DENSE), self.manifest.dense)
         self.bm25, self.bm25_ids = self._read_bm25()
+        self.word_ids, self.word_frequencies = self._read_word_frequencies()
         if self.dense is not None and self.dense.ntotal != len(self.bm25_ids):
             raise IndexCorrupt(f"The index at {index_dir} has mismatched parts. {REBUILD_HINT}")
 
@@ -341,6 +358,21 @@ class IndexReader:
             raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is inconsistent. {REBUILD_HINT}")
         return retriever, ids
 
+    def _read_word_frequencies(self) -> tuple[dict[str, int], np.ndarray]:
+        try:
+            words = json.loads((self.dir / files_of(WORDS)[0]).read_text(encoding="utf-8"))
+            frequencies = np.load(self.dir / WORD_FREQUENCIES, allow_pickle=False)
+        except (OSError, ValueError, json.JSONDecodeError):
+            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
+        if not isinstance(words, list) or len(words) != len(frequencies):
+            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is inconsistent. {REBUILD_HINT}")
+        return {word: i for i, word in enumerate(words)}, frequencies
+
+    def document_frequency(self, word: str) -> int:
+        """How many chunks hold this (stemmed) word term."""
+        i = self.word_ids.get(word)
+        return int(self.word_frequencies[i]) if i is not None else 0
+
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         if not chunk_ids:
             return {}
@@ -353,6 +385,15 @@ class IndexReader:
             rows = self._db.execute(query, [int(i) for i in chunk_ids]).fetchall()
         keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source")
         return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+
+    def chunk_terms(self, chunk_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The analysed terms of each chunk, in text order."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self._lock:
+            rows = self._db.execute(f"SELECT id, terms FROM chunks WHERE id IN ({marks})", [int(i) for i in chunk_ids])
+            return {row[0]: row[1].split() for row in rows.fetchall()}
 
     def document_text(self, doc_id: str) -> str | None:
         with self._lock:
