@@ -75,7 +75,7 @@ ARTICLES = [
 
 
 def test_a_question_finds_a_passage_holding_its_words_in_other_forms(tmp_path):
-    """"لمهرجان" and "لشركة" carry a clitic lām that the Snowball stemmer keeps ("لمهرج" vs "مهرج",
+    """ "لمهرجان" and "لشركة" carry a clitic lām that the Snowball stemmer keeps ("لمهرج" vs "مهرج",
     "لشر" vs "شرك"), so stemmed words share nothing with the passages; character grams match them."""
     for name, text in ARTICLES:
         (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
