@@ -110,7 +110,7 @@ class TermCounts:
             columns = np.frombuffer(self._new_columns, dtype=np.int32)
             counts = np.frombuffer(self._new_counts, dtype=np.int32)
             added = sp.csr_matrix((counts, columns, indptr), shape=(len(self._new_lengths), width))
-            matrix = sp.vstack([matrix, added], format="csr", dtype=np.int32)
+            matrix = added if matrix.shape[0] == 0 else sp.vstack([matrix, added], format="csr", dtype=np.int32)
             ids = np.concatenate([ids, np.frombuffer(self._new_ids, dtype=np.int64)])
         self._matrix, self._chunk_ids = matrix, ids
         self._removed = set()
@@ -132,13 +132,18 @@ class TermCounts:
         lengths = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
         average = lengths.mean() if documents else 1.0
         frequency = np.bincount(matrix.indices, minlength=width).astype(np.float64)
-        idf = np.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5))
-        rows = np.repeat(np.arange(documents), np.diff(matrix.indptr))
-        tf = matrix.data.astype(np.float64)
-        weights = idf[matrix.indices] * tf / (k1 * ((1 - b) + b * lengths[rows] / average) + tf)
+        idf = np.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
+        # one float32 array per step, reused in place: the archive's grams number tens of millions
+        weights = np.repeat((k1 * ((1 - b) + b * lengths / average)).astype(np.float32), np.diff(matrix.indptr))
+        tf = matrix.data.astype(np.float32)
+        weights += tf
+        np.divide(tf, weights, out=weights)
+        del tf
+        weights *= idf[matrix.indices]
         import scipy.sparse as sp
 
-        scores = sp.csr_matrix((weights.astype(np.float32), matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
+        scores = sp.csr_matrix((weights, matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
+        del weights
         scores.sort_indices()
         retriever.scores = {
             "data": scores.data.astype(np.float32),
