@@ -3,7 +3,7 @@
 - ``char_grams``: what BM25 ranks on. Character 4-grams of the normalised words (stopwords dropped,
   word boundaries marked), which match Arabic words across clitics and inflection ("لسلسلة" ~ "السلاسل")
   where a stemmer misses (McNamee & Mayfield 2004). On XQuAD-ar dev with 31k SaudiNewsNet distractors,
-  recall@5 0.877 with Snowball-stemmed words, 0.926 with 4-grams (benchmarks/lexical_units.py).
+  BM25 recall@5 0.877 with Snowball-stemmed words, 0.926 with 4-grams (search alone, no proximity).
 - ``terms``: Snowball-stemmed words: the question's weighted terms, proximity, sentence choice, evidence.
 
 The analyzer's description goes into the index manifest, so a query is analysed exactly as the
