@@ -1,8 +1,9 @@
 """Arabic-aware text normalisation and the two analyzers of the index.
 
 - ``char_grams``: what BM25 ranks on. Character 4-grams of the normalised words (stopwords dropped,
-  word boundaries marked), which match Arabic words across clitics and inflection ("لسلسلة" ~ "السلاسل")
-  where a stemmer misses (McNamee & Mayfield 2004). On XQuAD-ar dev with 31k SaudiNewsNet distractors,
+  word boundaries marked), which match Arabic words across clitics and suffixes ("لمهرجان" ~ "مهرجان", which
+  Snowball stems apart; broken plurals such as "سلاسل" still share no gram with "سلسلة") where a
+  stemmer misses (McNamee & Mayfield 2004). On XQuAD-ar dev with 31k SaudiNewsNet distractors,
   BM25 recall@5 0.877 with Snowball-stemmed words, 0.926 with 4-grams (search alone, no proximity).
 - ``terms``: Snowball-stemmed words: the question's weighted terms, proximity, sentence choice, evidence.
 
