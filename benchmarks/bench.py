@@ -95,7 +95,8 @@ def time_raw_floor(index: Path, model: str) -> dict[str, float]:
     version = json.loads((index / "manifest.json").read_text())["version_dir"]
     started = time.perf_counter()  # model loading counts on both sides
     encoder = SentenceTransformer(model)
-    with sqlite3.connect(index / version / "chunks.sqlite") as db:
+    (database,) = (index / version).glob("s-*/chunks.sqlite")  # a full build writes one segment
+    with sqlite3.connect(database) as db:
         rows = db.execute("SELECT d.title, c.text FROM chunks c JOIN documents d USING (doc_id) ORDER BY c.id")
         pairs = list(rows)
 

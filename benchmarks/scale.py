@@ -111,17 +111,6 @@ class Timers:
         return timed
 
 
-class _TimedIndex:
-    """A FAISS index whose ``search`` is timed; everything else passes through."""
-
-    def __init__(self, index: Any, timers: Timers) -> None:
-        self._index = index
-        self.search = timers.wrap("faiss_search", index.search)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._index, name)
-
-
 def child_query(args: argparse.Namespace) -> dict[str, Any]:
     from rag_qa import RagQA
 
@@ -134,9 +123,8 @@ def child_query(args: argparse.Namespace) -> dict[str, Any]:
     if embedder is not None:
         embedder.encode_queries = timers.wrap("query_encoding", embedder.encode_queries)
         embedder.encode_documents = timers.wrap("sentence_encoding", embedder.encode_documents)
-        loaded.reader.dense = _TimedIndex(loaded.reader.dense, timers)
-    if loaded.reader.bm25 is not None:
-        loaded.reader.bm25.get_scores_from_ids = timers.wrap("bm25_scoring", loaded.reader.bm25.get_scores_from_ids)
+        loaded.reader.dense_search = timers.wrap("faiss_search", loaded.reader.dense_search)
+    loaded.reader.lexical_search = timers.wrap("bm25_scoring", loaded.reader.lexical_search)
     questions = json.loads(Path(args.questions).read_text(encoding="utf-8"))
     for question in questions[:3]:  # warm-up
         qa.ask(question)

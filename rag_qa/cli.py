@@ -75,7 +75,7 @@ def cli(verbose: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
-    for noisy in ("bm25s", "httpx", "sentence_transformers", "transformers", "faiss"):
+    for noisy in ("httpx", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
 
 

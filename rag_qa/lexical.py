@@ -1,156 +1,187 @@
-"""The BM25 index, kept as term counts so that an update costs the change, not the archive.
+"""BM25 over segments: character-gram postings per segment, scored with the whole index's statistics.
 
-bm25s stores, and scores queries from, a precomputed matrix of BM25 weights. Those weights depend on
-collection statistics (document frequencies, the average length), so adding ten articles changes
-every weight; re-tokenising the archive to recompute them would make every update cost a full
-build. rag_qa therefore keeps each chunk's term counts (a sparse matrix saved beside the bm25s
-files) and derives bm25s's weights from it with vectorised numpy: Python-level work is proportional
-to the chunks added, the rest is array arithmetic. The weights equal those of ``bm25s.BM25.index``
-with ``method="lucene"`` (tests/test_lexical.py checks it on real text).
+An index is a list of immutable segments (see ``segments.py``), so an update writes only its own
+chunks. BM25's weights, though, depend on the collection (document frequencies, the average length):
+a precomputed weight matrix, as bm25s stores, would have to be rewritten for the whole archive on
+every update. rag_qa therefore keeps raw term counts as postings (for each gram: the rows holding it
+and how often) and computes Lucene's BM25 at query time from the counts of the question's grams
+only, with document frequencies and the average length taken over the live chunks of all segments,
+as Lucene does. The scores equal ``bm25s.BM25(method="lucene")`` indexing the same live chunks
+(tests/test_lexical.py checks it on real text, through additions and removals).
+
+Word terms (stemmed) are kept only as document frequencies: they weigh the question's words (IDF).
 """
 
 from __future__ import annotations
 
 import json
+import math
 from array import array
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-WORDS = "words"  # stemmed words: the question's IDF weights, coverage, proximity
-GRAMS = "grams"  # character n-grams: what BM25 ranks on
+GRAMS_VOCABULARY = "grams_vocabulary.json"
+GRAMS_POSTINGS = ("grams_postings_indptr.npy", "grams_postings_rows.npy", "grams_postings_counts.npy")
+GRAMS_PER_CHUNK = "grams_per_chunk.npy"  # BM25's document length
+WORDS_VOCABULARY = "words_vocabulary.json"
+WORD_FREQUENCIES = "words_df.npy"  # chunks of the segment holding each word term
+MAX_COUNT = np.iinfo(np.uint16).max  # a gram's count in one chunk is stored as uint16
 
 
-def files_of(kind: str) -> tuple[str, str, str, str]:
-    """The vocabulary file and the three CSR arrays of one kind of term counts."""
-    return (f"{kind}_vocabulary.json", f"{kind}_tf_data.npy", f"{kind}_tf_indices.npy", f"{kind}_tf_indptr.npy")
+class GramCounts:
+    """The character-gram counts of a segment being built, one row per chunk in insertion order."""
 
+    def __init__(self) -> None:
+        self.vocabulary: dict[str, int] = {}
+        self._lengths = array("q")  # distinct grams per row
+        self._columns = array("i")
+        self._counts = array("i")
 
-class TermCounts:
-    """Term counts per chunk: rows in chunk-id order, columns in an append-only vocabulary."""
+    def add(self, grams: Sequence[str]) -> None:
+        counted = Counter(self.vocabulary.setdefault(g, len(self.vocabulary)) for g in grams)
+        self._lengths.append(len(counted))
+        self._columns.extend(counted.keys())
+        self._counts.extend(counted.values())
 
-    def __init__(self, vocabulary: dict[str, int], matrix: Any, chunk_ids: np.ndarray) -> None:
-        self.vocabulary = vocabulary
-        self._matrix = matrix  # scipy.sparse CSR, int32 counts
-        self._chunk_ids = chunk_ids
-        self._removed: set[int] = set()
-        self._new_ids = array("q")
-        self._new_lengths = array("q")  # distinct terms per new row
-        self._new_columns = array("i")
-        self._new_counts = array("i")
-
-    @classmethod
-    def empty(cls) -> TermCounts:
+    def postings(self) -> Postings:
         import scipy.sparse as sp
 
-        return cls({}, sp.csr_matrix((0, 0), dtype=np.int32), np.zeros(0, dtype=np.int64))
+        indptr = np.zeros(len(self._lengths) + 1, dtype=np.int64)
+        np.cumsum(np.frombuffer(self._lengths, dtype=np.int64), out=indptr[1:])
+        columns = np.frombuffer(self._columns, dtype=np.int32)
+        counts = np.frombuffer(self._counts, dtype=np.int32)
+        rows = sp.csr_matrix((counts, columns, indptr), shape=(len(self._lengths), len(self.vocabulary)))
+        return Postings.from_rows(list(self.vocabulary), rows)
+
+
+class Postings:
+    """One segment's gram postings: for gram column ``c``, ``rows[indptr[c]:indptr[c+1]]`` are the
+    segment rows (chunks) holding it and ``counts[...]`` how often; ``lengths[row]`` is the row's
+    number of grams."""
+
+    def __init__(
+        self, grams: list[str], indptr: np.ndarray, rows: np.ndarray, counts: np.ndarray, lengths: np.ndarray
+    ) -> None:
+        if len(indptr) != len(grams) + 1 or len(rows) != len(counts) or (len(rows) and indptr[-1] != len(rows)):
+            raise ValueError("inconsistent postings")
+        self.grams = grams
+        self.vocabulary = {g: i for i, g in enumerate(grams)}
+        self.indptr, self.rows, self.counts, self.lengths = indptr, rows, counts, lengths
 
     @classmethod
-    def load(cls, folder: Path, kind: str, chunk_ids: np.ndarray) -> TermCounts:
-        """The counts of ``kind`` saved in ``folder`` (OSError when missing, ValueError when inconsistent)."""
-        import scipy.sparse as sp
+    def from_rows(cls, grams: list[str], matrix: Any) -> Postings:
+        """From a CSR matrix of counts (rows = chunks, columns = ``grams``)."""
+        lengths = np.asarray(matrix.sum(axis=1), dtype=np.int64).ravel().astype(np.int32)
+        columns = matrix.tocsc()
+        columns.sort_indices()
+        counts = np.minimum(columns.data, MAX_COUNT).astype(np.uint16)
+        return cls(grams, columns.indptr.astype(np.int64), columns.indices.astype(np.int32), counts, lengths)
 
-        paths = [folder / name for name in files_of(kind)]
-        terms = json.loads(paths[0].read_text(encoding="utf-8"))
-        data, indices, indptr = (np.load(p, allow_pickle=False) for p in paths[1:])
-        if len(indptr) != len(chunk_ids) + 1:
-            raise ValueError("term counts do not match the chunk ids")
-        matrix = sp.csr_matrix((data, indices, indptr), shape=(len(chunk_ids), len(terms)))
-        return cls({term: i for i, term in enumerate(terms)}, matrix, chunk_ids)
+    @classmethod
+    def load(cls, folder: Path) -> Postings:
+        """OSError when a file is missing, ValueError when they disagree."""
+        grams = json.loads((folder / GRAMS_VOCABULARY).read_text(encoding="utf-8"))
+        indptr, rows, counts = (np.load(folder / name, allow_pickle=False) for name in GRAMS_POSTINGS)
+        lengths = np.load(folder / GRAMS_PER_CHUNK, allow_pickle=False)
+        if not isinstance(grams, list) or (len(rows) and rows.max() >= len(lengths)):
+            raise ValueError("inconsistent postings")
+        return cls(grams, indptr, rows, counts, lengths)
 
-    def save(self, folder: Path, kind: str) -> None:
-        self.settle()
-        vocabulary_file, *count_files = files_of(kind)
-        terms = sorted(self.vocabulary, key=self.vocabulary.__getitem__)
-        (folder / vocabulary_file).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
-        for name, values in zip(
-            count_files, (self._matrix.data, self._matrix.indices, self._matrix.indptr), strict=True
-        ):
+    def save(self, folder: Path) -> None:
+        (folder / GRAMS_VOCABULARY).write_text(json.dumps(self.grams, ensure_ascii=False), encoding="utf-8")
+        for name, values in zip(GRAMS_POSTINGS, (self.indptr, self.rows, self.counts), strict=True):
             np.save(folder / name, values, allow_pickle=False)
+        np.save(folder / GRAMS_PER_CHUNK, self.lengths, allow_pickle=False)
 
-    def document_frequencies(self) -> np.ndarray:
-        """How many chunks hold each vocabulary term (0 for terms whose chunks were all removed)."""
-        self.settle()
-        return np.bincount(self._matrix.indices, minlength=len(self.vocabulary)).astype(np.int32)
+    def of(self, gram: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(rows, counts) of a gram, or None when no chunk of the segment holds it."""
+        column = self.vocabulary.get(gram)
+        if column is None:
+            return None
+        start, end = self.indptr[column], self.indptr[column + 1]
+        return self.rows[start:end], self.counts[start:end]
 
-    @property
-    def chunk_ids(self) -> np.ndarray:
-        """The chunk id of each row, after the pending changes."""
-        self.settle()
-        return self._chunk_ids
-
-    def add(self, chunk_id: int, terms: list[str]) -> None:
-        counted = Counter(self.vocabulary.setdefault(t, len(self.vocabulary)) for t in terms)
-        self._new_ids.append(chunk_id)
-        self._new_lengths.append(len(counted))
-        self._new_columns.extend(counted.keys())
-        self._new_counts.extend(counted.values())
-
-    def remove(self, chunk_ids: Iterable[int]) -> None:
-        self._removed.update(int(i) for i in chunk_ids)
-
-    def settle(self) -> None:
-        """Apply the pending removals and additions."""
+    def to_rows(self) -> Any:
+        """The counts as a CSR matrix (rows = chunks)."""
         import scipy.sparse as sp
 
-        matrix, ids = self._matrix, self._chunk_ids
-        width = len(self.vocabulary)
-        if not self._removed and not self._new_ids and matrix.shape[1] == width:
-            return
-        if self._removed:
-            keep = ~np.isin(ids, np.fromiter(self._removed, dtype=np.int64))
-            matrix, ids = matrix[keep], ids[keep]
-        matrix = sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(matrix.shape[0], width))
-        if self._new_ids:
-            indptr = np.zeros(len(self._new_lengths) + 1, dtype=np.int64)
-            np.cumsum(np.frombuffer(self._new_lengths, dtype=np.int64), out=indptr[1:])
-            columns = np.frombuffer(self._new_columns, dtype=np.int32)
-            counts = np.frombuffer(self._new_counts, dtype=np.int32)
-            added = sp.csr_matrix((counts, columns, indptr), shape=(len(self._new_lengths), width))
-            matrix = added if matrix.shape[0] == 0 else sp.vstack([matrix, added], format="csr", dtype=np.int32)
-            ids = np.concatenate([ids, np.frombuffer(self._new_ids, dtype=np.int64)])
-        self._matrix, self._chunk_ids = matrix, ids
-        self._removed = set()
-        self._new_ids, self._new_lengths, self._new_columns, self._new_counts = (
-            array("q"),
-            array("q"),
-            array("i"),
-            array("i"),
-        )
+        shape = (len(self.lengths), len(self.grams))
+        return sp.csc_matrix((self.counts.astype(np.int32), self.rows, self.indptr), shape=shape).tocsr()
 
-    def bm25(self, k1: float, b: float) -> Any:
-        """A bm25s retriever (method "lucene") whose weights are computed from these counts."""
-        import bm25s
-
-        self.settle()
-        matrix = self._matrix
-        documents, width = matrix.shape
-        retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-        lengths = np.asarray(matrix.sum(axis=1), dtype=np.float64).ravel()
-        average = lengths.mean() if documents else 1.0
-        frequency = np.bincount(matrix.indices, minlength=width).astype(np.float64)
-        idf = np.log(1.0 + (documents - frequency + 0.5) / (frequency + 0.5)).astype(np.float32)
-        # one float32 array per step, reused in place: the archive's grams number tens of millions
-        weights = np.repeat((k1 * ((1 - b) + b * lengths / average)).astype(np.float32), np.diff(matrix.indptr))
-        tf = matrix.data.astype(np.float32)
-        weights += tf
-        np.divide(tf, weights, out=weights)
-        del tf
-        weights *= idf[matrix.indices]
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
+        """The postings of the kept rows (boolean mask) of several segments, rows in segment order."""
         import scipy.sparse as sp
 
-        scores = sp.csr_matrix((weights, matrix.indices, matrix.indptr), shape=matrix.shape).tocsc()
-        del weights
-        scores.sort_indices()
-        retriever.scores = {
-            "data": scores.data.astype(np.float32),
-            "indices": scores.indices.astype(np.int32),
-            "indptr": scores.indptr.astype(np.int32 if scores.nnz < 2**31 else np.int64),
-            "num_docs": documents,
-        }
-        retriever.vocab_dict = dict(self.vocabulary)
-        retriever.nonoccurrence_array = None  # only BM25L and BM25+ use it
-        return retriever
+        grams: dict[str, int] = {}
+        pieces = []
+        for postings, keep in parts:
+            columns = np.asarray([grams.setdefault(g, len(grams)) for g in postings.grams], dtype=np.int32)
+            rows = postings.to_rows()[keep]
+            pieces.append((rows.data, columns[rows.indices], rows.indptr))
+        width = len(grams)
+        matrices = [sp.csr_matrix(piece, shape=(len(piece[2]) - 1, width)) for piece in pieces]
+        stacked = sp.vstack(matrices, format="csr") if matrices else sp.csr_matrix((0, width), dtype=np.int32)
+        return cls.from_rows(list(grams), stacked)
+
+
+class WordFrequencies:
+    """How many chunks of a segment hold each word term."""
+
+    def __init__(self, frequencies: Counter[str] | None = None) -> None:
+        self.frequencies: Counter[str] = frequencies if frequencies is not None else Counter()
+
+    def add(self, terms: Iterable[str]) -> None:
+        self.frequencies.update(set(terms))
+
+    def save(self, folder: Path) -> None:
+        words = sorted(self.frequencies)
+        (folder / WORDS_VOCABULARY).write_text(json.dumps(words, ensure_ascii=False), encoding="utf-8")
+        counts = np.asarray([self.frequencies[w] for w in words], dtype=np.int32)
+        np.save(folder / WORD_FREQUENCIES, counts, allow_pickle=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> WordFrequencies:
+        words = json.loads((folder / WORDS_VOCABULARY).read_text(encoding="utf-8"))
+        counts = np.load(folder / WORD_FREQUENCIES, allow_pickle=False)
+        if not isinstance(words, list) or len(words) != len(counts):
+            raise ValueError("inconsistent word frequencies")
+        return cls(Counter(dict(zip(words, counts.tolist(), strict=True))))
+
+
+class BM25:
+    """Lucene's BM25 (the formula of ``bm25s`` method "lucene") over the live rows of several segments."""
+
+    def __init__(self, segments: Sequence[tuple[Postings, np.ndarray]], k1: float, b: float) -> None:
+        self.segments = segments  # (postings, live mask) pairs
+        self.documents = int(sum(live.sum() for _, live in segments))
+        total = float(sum(postings.lengths[live].sum() for postings, live in segments))
+        average = total / self.documents if self.documents else 1.0
+        # the length normalisation of each row, computed once: k1 · (1 − b + b · length / average)
+        self._norms = [(k1 * ((1 - b) + b * p.lengths / average)).astype(np.float32) for p, _ in segments]
+
+    def scores(self, grams: Sequence[str]) -> list[np.ndarray]:
+        """Each segment's scores for a query (a gram given twice counts twice); 0 where nothing matched
+        and for deleted rows."""
+        scores = [np.zeros(len(p.lengths), dtype=np.float32) for p, _ in self.segments]
+        for gram, times in Counter(grams).items():
+            found = []
+            for s, (postings, live) in enumerate(self.segments):
+                hit = postings.of(gram)
+                if hit is None:
+                    continue
+                rows, counts = hit
+                alive = live[rows]
+                if not alive.all():
+                    rows, counts = rows[alive], counts[alive]
+                if len(rows):
+                    found.append((s, rows, counts.astype(np.float32)))
+            frequency = sum(len(rows) for _, rows, _ in found)
+            idf = math.log(1.0 + (self.documents - frequency + 0.5) / (frequency + 0.5))
+            for s, rows, counts in found:
+                scores[s][rows] += np.float32(times * idf) * counts / (counts + self._norms[s][rows])
+        return scores

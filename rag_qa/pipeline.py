@@ -252,9 +252,7 @@ class _Build:
         self._file_docs, self._file_problems = [], 0
 
     def _manifest_fields(self, seconds: float, sources: list[str]) -> dict[str, Any]:
-        import bm25s
-
-        software = {"rag_qa": __version__, "bm25s": getattr(bm25s, "__version__", "?")}
+        software = {"rag_qa": __version__, "numpy": np.__version__}
         if self.embedder is not None:
             import faiss
             import sentence_transformers
@@ -267,7 +265,7 @@ class _Build:
             fallback_reason=self.fallback_reason,
             chunking=self.chunker.plan.describe(),
             analyzer=describe_analyzer(),
-            bm25={"library": "bm25s", "method": "lucene", "k1": RETRIEVAL.bm25_k1, "b": RETRIEVAL.bm25_b},
+            bm25={"scoring": "lucene", "terms": "character grams", "k1": RETRIEVAL.bm25_k1, "b": RETRIEVAL.bm25_b},
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,

@@ -1,4 +1,4 @@
-"""Retrieval: BM25 (bm25s) with a term-proximity bonus, and dense (FAISS) candidates, fused by reciprocal rank."""
+"""Retrieval: BM25 over character grams plus a proximity bonus, and dense (FAISS) candidates, fused by RRF."""
 
 from __future__ import annotations
 
@@ -57,9 +57,7 @@ def reciprocal_rank_fusion(
 class Retriever:
     def __init__(self, reader: IndexReader, embedder: Embedder | None) -> None:
         self.reader = reader
-        self.embedder = embedder if reader.dense is not None else None
-        self._grams: dict[str, int] = reader.bm25.vocab_dict if reader.bm25 is not None else {}
-        self._n = max(len(reader.bm25_ids), 1)
+        self.embedder = embedder if reader.has_dense else None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -87,7 +85,8 @@ class Retriever:
     def idf(self, term: str) -> float:
         """BM25's IDF of a word term (terms never seen get the highest)."""
         df = self.reader.document_frequency(term)
-        return math.log(1.0 + (self._n - df + 0.5) / (df + 0.5))
+        n = max(self.reader.chunk_count, 1)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def retrieve(self, query: Query, mode: str, n: int) -> list[Candidate]:
         """The best ``n`` chunks for ``query`` in ``mode``, best first."""
@@ -108,28 +107,19 @@ class Retriever:
         ]
 
     def _bm25(self, query: Query, n: int) -> dict[int, float]:
-        bm25 = self.reader.bm25
         grams = char_grams(query.text)
         if query.context:  # the question's own grams count twice, a follow-up's context grams once
             grams = [*grams, *grams, *char_grams(query.context)]
-        token_ids = [self._grams[g] for g in grams if g in self._grams]
-        if bm25 is None or not token_ids:
-            return {}
-        scores = bm25.get_scores_from_ids(token_ids)
-        n = min(n, len(scores))
-        top = np.argpartition(-scores, n - 1)[:n]
-        found = {int(self.reader.bm25_ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+        found = self.reader.lexical_search(grams, n)
         if len(set(query.terms)) < 2:
             return found
         chunk_terms = self.reader.chunk_terms(list(found))
         return {i: s + PROXIMITY_WEIGHT * proximity(query, chunk_terms.get(i, ())) for i, s in found.items()}
 
     def _dense(self, query: Query, n: int) -> dict[int, float]:
-        index = self.reader.dense
-        if index is None or query.vector is None or index.ntotal == 0:
+        if query.vector is None:
             return {}
-        scores, ids = index.search(query.vector.reshape(1, -1), min(n, index.ntotal))
-        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+        return self.reader.dense_search(query.vector, n)
 
 
 def proximity(query: Query, chunk_terms: Sequence[str]) -> float:

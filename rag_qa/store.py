@@ -1,63 +1,60 @@
-"""The index directory: manifest, chunk metadata (SQLite), dense vectors (FAISS), BM25 (bm25s). No pickle.
+"""The index directory: versions of a list of immutable segments, switched atomically. No pickle.
 
 Layout::
 
     index/
-      manifest.json        the current version's manifest; replaced atomically to switch versions
-      v-<time>-<id>/       one complete version: manifest.json, chunks.sqlite, dense.faiss, bm25/
-      .build.lock          held by the one build allowed at a time
+      manifest.json          the current version's manifest; replaced atomically to switch versions
+      v-<time>-<id>/         one complete version:
+        manifest.json        its segments, counts, model, chunking, analyzer
+        deletions.json       tombstones: what was deleted from each segment since it was written
+        sources.json         the source files indexed (size, modification time, article ids)
+        s-<time>-<id>/       a segment (see segments.py): chunks.sqlite, gram postings, word
+                             frequencies, dense.faiss; hard links to the same files in other versions
+      .build.lock            held by the one build allowed at a time
 
 A build writes ``v-….partial/``, renames it when complete, then replaces ``manifest.json``; a
-reader therefore sees the old version or the new one, never a mixture.
+reader therefore sees the old version or the new one, never a mixture. Segment files are never
+changed once written, so versions share them through hard links and an update writes only its own.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import secrets
 import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import vectors
 from .config import ANN, FORMAT_VERSION, RETRIEVAL
 from .errors import IndexCorrupt, IndexMissing
-from .lexical import GRAMS, WORDS, TermCounts, files_of
+from .lexical import BM25
 from .records import Article, Chunk, SourceFile
+from .segments import (
+    Segment,
+    SegmentInfo,
+    SegmentWriter,
+    Tombstones,
+    merge,
+    merge_plan,
+    merged_segment_name,
+    new_segment_name,
+)
 from .textnorm import ANALYZER_VERSION
 
 MANIFEST = "manifest.json"
-CHUNKS_DB = "chunks.sqlite"
-DENSE = "dense.faiss"
-BM25_DIR = "bm25"
-BM25_IDS = "bm25_chunk_ids.npy"
-WORD_FREQUENCIES = "words_df.npy"  # chunks holding each word term (the question's IDF weights)
+DELETIONS = "deletions.json"
+SOURCES = "sources.json"
 PARTIAL = ".partial"
 REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
-    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text TEXT NOT NULL, terms TEXT NOT NULL, embed_hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
-CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
-CREATE TABLE IF NOT EXISTS source_files (
-    name TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, doc_ids TEXT NOT NULL);
-"""
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,8 @@ class Manifest:
     build_seconds: float
     software: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
+    segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
+    next_chunk_id: int = 1  # chunk ids are never reused
 
     @property
     def model_name(self) -> str | None:
@@ -123,24 +122,44 @@ def read_current_manifest(index_dir: Path) -> Manifest:
 def read_build_state(
     index_dir: Path, previous: Manifest | None
 ) -> tuple[dict[str, str], dict[str, tuple[SourceFile, list[str]]]]:
-    """What an incremental build compares against: each document's content hash, and the source files
-    (size, modification time, article ids) of the previous version. Empty for a first or full build."""
+    """What an incremental build compares against: each live document's content hash, and the source
+    files (size, modification time, article ids) of the previous version. Empty for a first or full build."""
     if previous is None:
         return {}, {}
-    path = index_dir / previous.version_dir / CHUNKS_DB
+    folder = index_dir / previous.version_dir
+    hashes: dict[str, str] = {}
+    for segment in _open_segments(folder, previous):
+        try:
+            rows = segment.db.execute("SELECT doc_id, content_hash FROM documents").fetchall()
+        except (OSError, sqlite3.DatabaseError):
+            raise IndexCorrupt(f"The chunk database of {segment.folder} is damaged. {REBUILD_HINT}") from None
+        finally:
+            segment.close()
+        hashes.update((d, h) for d, h in rows if d not in segment.tombstones.documents)
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
-            hashes = dict(db.execute("SELECT doc_id, content_hash FROM documents"))
-            has_files = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'source_files'").fetchone()
-            rows = db.execute("SELECT name, size, mtime_ns, doc_ids FROM source_files") if has_files else []
-            files = {name: (SourceFile(name, size, mtime), json.loads(ids)) for name, size, mtime, ids in rows}
-    except sqlite3.DatabaseError:
-        raise IndexCorrupt(f"The chunk database {path} is damaged. {REBUILD_HINT}") from None
+        listed = json.loads((folder / SOURCES).read_text(encoding="utf-8"))
+        files = {name: (SourceFile(name, size, mtime), ids) for name, size, mtime, ids in listed}
+    except (OSError, ValueError, TypeError):
+        raise IndexCorrupt(f"The source list of the index at {index_dir} is damaged. {REBUILD_HINT}") from None
     return hashes, files
 
 
+def _open_segments(folder: Path, manifest: Manifest) -> list[Segment]:
+    """The version's segments (not loaded yet) with their tombstones."""
+    try:
+        deleted = json.loads((folder / DELETIONS).read_text(encoding="utf-8"))
+        tombstones = {name: Tombstones.from_json(data) for name, data in deleted.items()}
+        infos = [SegmentInfo(**info) for info in manifest.segments]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        raise IndexCorrupt(f"The index at {folder.parent} has a damaged list of segments. {REBUILD_HINT}") from None
+    return [Segment(folder / info.name, info, tombstones.get(info.name)) for info in infos]
+
+
 class IndexWriter:
-    """Builds a new index version beside the current one; ``commit`` switches to it atomically."""
+    """Builds a new index version beside the current one; ``commit`` switches to it atomically.
+
+    The previous version's segments are kept as they are (hard links into the new version's folder);
+    new and changed articles go into one new segment; deletions become tombstones."""
 
     def __init__(
         self, index_dir: Path, previous: Manifest | None, dimension: int | None, ann_threshold: int | None = None
@@ -150,52 +169,40 @@ class IndexWriter:
         self.version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         self.dir = index_dir / (self.version + PARTIAL)
         self.dir.mkdir(parents=True)
-        if previous is not None:
-            shutil.copyfile(index_dir / previous.version_dir / CHUNKS_DB, self.dir / CHUNKS_DB)
-        self.db = sqlite3.connect(self.dir / CHUNKS_DB)
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-        self.terms, self.grams = (
-            self._previous_term_counts(index_dir / previous.version_dir)
-            if previous
-            else (TermCounts.empty(), TermCounts.empty())
-        )
-        self.dense = None
-        self.dense_description: dict[str, Any] | None = None
-        if dimension is not None:
-            if previous is not None and previous.dense is not None:
-                self.dense = vectors.configure(_read_faiss(index_dir / previous.version_dir / DENSE), previous.dense)
-                self.dense_description = previous.dense
-            else:
-                self.dense = vectors.new_flat(dimension)
+        self.previous = _open_segments(index_dir / previous.version_dir, previous) if previous else []
+        self.next_id = previous.next_chunk_id if previous else 1
+        self.new = SegmentWriter(self.dir / new_segment_name(self.next_id), dimension)
+        self.files: list[tuple[SourceFile, list[str]]] = []
 
     def replace_source_files(self, files: Iterable[tuple[SourceFile, list[str]]]) -> None:
-        self.db.execute("DELETE FROM source_files")
-        self.db.executemany(
-            "INSERT OR REPLACE INTO source_files VALUES (?, ?, ?, ?)",
-            [(f.name, f.size, f.mtime_ns, json.dumps(ids)) for f, ids in files],
-        )
+        self.files = list(files)
 
     def reusable_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors already in the index for these embedding inputs (so unchanged text is never re-encoded)."""
-        if self.dense is None or not embed_hashes:
+        if self.new.dense is None or not embed_hashes:
             return {}
-        found: dict[str, int] = {}
-        for batch in _batches(list(set(embed_hashes)), 500):
-            marks = ",".join("?" * len(batch))
-            found.update(self.db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
-        return {h: self.dense.reconstruct(int(i)) for h, i in found.items()}
+        found: dict[str, np.ndarray] = {}
+        holders: list[Segment | SegmentWriter] = [*self.previous, self.new]
+        for segment in holders:
+            try:
+                found |= segment.stored_vectors([h for h in embed_hashes if h not in found])
+            except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError):
+                raise IndexCorrupt(f"The index segment {segment.folder} is damaged. {REBUILD_HINT}") from None
+        return found
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
-        doc_ids = list(doc_ids)
-        for batch in _batches(doc_ids, 500):
-            marks = ",".join("?" * len(batch))
-            ids = [row[0] for row in self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", batch)]
-            self.terms.remove(ids)
-            self.grams.remove(ids)
-            if self.dense is not None and ids:
-                self.dense.remove_ids(np.asarray(ids, dtype=np.int64))
-            self.db.execute(f"DELETE FROM chunks WHERE doc_id IN ({marks})", batch)
-            self.db.execute(f"DELETE FROM documents WHERE doc_id IN ({marks})", batch)
+        """Mark these articles deleted in the segments that hold them."""
+        wanted = list(doc_ids)
+        for segment in self.previous:
+            if not wanted:
+                return
+            try:
+                found = segment.live_document_chunks(wanted)
+            except sqlite3.DatabaseError:
+                raise IndexCorrupt(f"The chunk database of {segment.folder} is damaged. {REBUILD_HINT}") from None
+            for doc_id, chunks in found.items():
+                segment.delete(doc_id, chunks)
+            wanted = [d for d in wanted if d not in found]
 
     def add_document(
         self,
@@ -207,48 +214,53 @@ class IndexWriter:
     ) -> list[int]:
         """Store an article and its chunks with their word terms and character grams; returns the new
         chunk ids (the FAISS ids of their vectors)."""
-        self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
-        )
-        ids = []
-        for chunk, chunk_terms, chunk_grams, embed_hash in zip(chunks, terms, grams, embed_hashes, strict=True):
-            cursor = self.db.execute(
-                'INSERT INTO chunks (doc_id, ordinal, start, "end", text, terms, embed_hash) VALUES (?,?,?,?,?,?,?)',
-                (chunk.doc_id, chunk.ordinal, chunk.start, chunk.end, chunk.text, " ".join(chunk_terms), embed_hash),
-            )
-            ids.append(int(cursor.lastrowid or 0))
-            self.terms.add(ids[-1], list(chunk_terms))
-            self.grams.add(ids[-1], list(chunk_grams))
+        ids = list(range(self.next_id, self.next_id + len(chunks)))
+        self.next_id += len(chunks)
+        self.new.add_document(article, chunks, terms, grams, embed_hashes, ids)
         return ids
 
-    def add_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
-        if self.dense is not None and len(ids):
-            self.dense.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-
-    def counts(self) -> tuple[int, int]:
-        documents = self.db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-        chunks = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
-        return int(documents), int(chunks)
+    def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
+        self.new.add_vectors(ids, matrix)
 
     def commit(self, manifest_fields: dict[str, Any]) -> Manifest:
-        """Write BM25 and FAISS, then switch ``manifest.json`` to this version atomically."""
-        self.db.commit()
-        self._write_bm25()
-        documents, chunks = self.counts()
-        self.db.close()
-        dense = None
-        if self.dense is not None:
-            import faiss
-
-            dense = self._settle_dense_index()
-            faiss.write_index(self.dense, str(self.dir / DENSE))
+        """Write the new segment, merge where the policy asks, then switch ``manifest.json`` to this
+        version atomically."""
+        new = self.new.finish(self.ann_threshold)
+        segments = [*self.previous]
+        if new.chunks or new.documents:
+            segments.append(Segment(self.new.folder, new))
+        else:
+            shutil.rmtree(self.new.folder)
+        for group in merge_plan(segments):
+            segments = [s for s in segments if s not in group]
+            if any(s.live_chunks or s.live_documents for s in group):
+                group.sort(key=lambda s: s.folder.name)
+                merged = merge(group, self.dir / merged_segment_name(group), self.ann_threshold)
+                segments.append(Segment(self.dir / merged.name, merged))
+            for segment in group:
+                segment.close()
+                if segment.folder.parent == self.dir:  # written by this build and merged at once
+                    shutil.rmtree(segment.folder)
+        for segment in segments:
+            segment.close()
+            if segment.folder.parent != self.dir:
+                _link_folder(segment.folder, self.dir / segment.folder.name)
+        segments.sort(key=lambda s: s.folder.name)
+        deletions = {
+            s.info.name: s.tombstones.to_json() for s in segments if s.tombstones.chunks or s.tombstones.documents
+        }
+        (self.dir / DELETIONS).write_text(json.dumps(deletions, ensure_ascii=False), encoding="utf-8")
+        listed = [[f.name, f.size, f.mtime_ns, ids] for f, ids in self.files]
+        (self.dir / SOURCES).write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
+        largest = max(segments, key=lambda s: s.info.chunks, default=None)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             version_dir=self.version,
-            documents=documents,
-            chunks=chunks,
-            dense=dense,
+            documents=sum(s.live_documents for s in segments),
+            chunks=sum(s.live_chunks for s in segments),
+            dense=largest.info.dense if largest else None,
+            segments=[asdict(s.info) for s in segments],
+            next_chunk_id=self.next_id,
             **manifest_fields,
         )
         (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -262,40 +274,24 @@ class IndexWriter:
         _fsync_dir(self.index_dir)
         return manifest
 
-    def _settle_dense_index(self) -> dict[str, Any]:
-        """Switch a flat index that grew past the threshold to IVF; describe the index for the manifest."""
-        assert self.dense is not None
-        if not vectors.is_ivf(self.dense) and self.dense.ntotal > self.ann_threshold:
-            self.dense, description = vectors.to_ivf(self.dense)
-            return description
-        if vectors.is_ivf(self.dense) and self.dense_description and self.dense_description.get("kind") == "ivf":
-            return self.dense_description  # same lists and nprobe; `build --full` retrains
-        return vectors.describe(self.dense)
-
     def abort(self) -> None:
         try:
-            self.db.close()
+            self.new.abort()
+            for segment in self.previous:
+                segment.close()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
 
-    def _previous_term_counts(self, previous_dir: Path) -> tuple[TermCounts, TermCounts]:
-        try:
-            chunk_ids = np.load(previous_dir / BM25_IDS, allow_pickle=False)
-            return TermCounts.load(previous_dir, WORDS, chunk_ids), TermCounts.load(previous_dir, GRAMS, chunk_ids)
-        except (OSError, ValueError, json.JSONDecodeError):
-            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
 
-    def _write_bm25(self) -> None:
-        """BM25 weights (over character grams) from the term counts: Python work for the changed chunks
-        only, numpy for the rest; and the word terms' document frequencies."""
-        _import_bm25s()
-        self.terms.save(self.dir, WORDS)
-        self.grams.save(self.dir, GRAMS)
-        np.save(self.dir / WORD_FREQUENCIES, self.terms.document_frequencies(), allow_pickle=False)
-        if len(self.grams.chunk_ids):
-            retriever = self.grams.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
-            retriever.save(str(self.dir / BM25_DIR), show_progress=False)
-        np.save(self.dir / BM25_IDS, self.grams.chunk_ids.astype(np.int64), allow_pickle=False)
+def _link_folder(source: Path, target: Path) -> None:
+    """Hard-link a written segment into a new version (its files never change); copy where the file
+    system has no hard links."""
+    target.mkdir()
+    for path in source.iterdir():
+        try:
+            os.link(path, target / path.name)
+        except OSError:
+            shutil.copy2(path, target / path.name)
 
 
 def remove_stale_versions(index_dir: Path, keep: int) -> None:
@@ -319,7 +315,8 @@ def remove_stale_versions(index_dir: Path, keep: int) -> None:
 
 
 class IndexReader:
-    """A loaded, read-only index version. Safe to share between threads."""
+    """A loaded, read-only index version: its segments, their tombstones, and BM25 over all of them.
+    Safe to share between threads."""
 
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
@@ -327,108 +324,98 @@ class IndexReader:
         self.dir = index_dir / self.manifest.version_dir
         if self.manifest.analyzer.get("version") != ANALYZER_VERSION:
             raise IndexCorrupt(f"The index at {index_dir} was built by another version of rag_qa. {REBUILD_HINT}")
-        db_path = self.dir / CHUNKS_DB
-        if not db_path.is_file():
-            raise IndexCorrupt(f"The index at {index_dir} lacks {db_path.name}. {REBUILD_HINT}")
-        try:
-            self._db = sqlite3.connect(f"file:{db_path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
-            self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()
-        except sqlite3.DatabaseError:
-            raise IndexCorrupt(f"The chunk database {db_path} is damaged. {REBUILD_HINT}") from None
+        if not self.dir.is_dir():
+            raise IndexCorrupt(f"The index at {index_dir} lacks its version folder. {REBUILD_HINT}")
         self._lock = threading.Lock()
-        self.dense = None
-        if self.manifest.dense is not None:
-            self.dense = vectors.configure(_read_faiss(self.dir / DENSE), self.manifest.dense)
-        self.bm25, self.bm25_ids = self._read_bm25()
-        self.word_ids, self.word_frequencies = self._read_word_frequencies()
-        if self.dense is not None and self.dense.ntotal != len(self.bm25_ids):
-            raise IndexCorrupt(f"The index at {index_dir} has mismatched parts. {REBUILD_HINT}")
-
-    def _read_bm25(self) -> tuple[Any, np.ndarray]:
-        bm25s = _import_bm25s()
-
+        self.segments = _open_segments(self.dir, self.manifest)
         try:
-            ids = np.load(self.dir / BM25_IDS, allow_pickle=False)
-            if len(ids) == 0:
-                return None, ids
-            retriever = bm25s.BM25.load(str(self.dir / BM25_DIR), mmap=False, allow_pickle=False)
-        except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError):
-            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
-        if retriever.scores["num_docs"] != len(ids):
-            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is inconsistent. {REBUILD_HINT}")
-        return retriever, ids
+            for segment in self.segments:
+                segment.load()
+        except sqlite3.DatabaseError:
+            self.close()
+            raise IndexCorrupt(f"A chunk database of the index at {index_dir} is damaged. {REBUILD_HINT}") from None
+        except (OSError, ValueError, EOFError, RuntimeError, json.JSONDecodeError):
+            self.close()
+            raise IndexCorrupt(f"The index at {index_dir} has damaged or missing files. {REBUILD_HINT}") from None
+        self.has_dense = self.manifest.mode == "hybrid"
+        self.bm25 = BM25([(s.postings, s.live) for s in self.segments], RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
+        self.word_frequencies: Counter[str] = Counter()
+        for segment in self.segments:
+            self.word_frequencies.update(segment.words.frequencies)
+            self.word_frequencies.subtract(segment.tombstones.words)
 
-    def _read_word_frequencies(self) -> tuple[dict[str, int], np.ndarray]:
-        try:
-            words = json.loads((self.dir / files_of(WORDS)[0]).read_text(encoding="utf-8"))
-            frequencies = np.load(self.dir / WORD_FREQUENCIES, allow_pickle=False)
-        except (OSError, ValueError, json.JSONDecodeError):
-            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
-        if not isinstance(words, list) or len(words) != len(frequencies):
-            raise IndexCorrupt(f"The BM25 part of the index at {self.index_dir} is inconsistent. {REBUILD_HINT}")
-        return {word: i for i, word in enumerate(words)}, frequencies
+    @property
+    def chunk_count(self) -> int:
+        """Live chunks: the N of BM25's IDF."""
+        return self.bm25.documents
 
     def document_frequency(self, word: str) -> int:
-        """How many chunks hold this (stemmed) word term."""
-        i = self.word_ids.get(word)
-        return int(self.word_frequencies[i]) if i is not None else 0
+        """How many live chunks hold this (stemmed) word term."""
+        return self.word_frequencies.get(word, 0)
+
+    def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]:
+        """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0)."""
+        if not grams or not self.segments:
+            return {}
+        scores = np.concatenate(self.bm25.scores(grams))
+        ids = np.concatenate([s.chunk_ids for s in self.segments])
+        n = min(n, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
+        return {int(ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+
+    def dense_search(self, vector: np.ndarray, n: int) -> dict[int, float]:
+        """The ``n`` chunks nearest this (normalised) vector: chunk id → cosine similarity."""
+        found: dict[int, float] = {}
+        for segment in self.segments:
+            found |= segment.dense_search(vector, n)
+        return dict(sorted(found.items(), key=lambda kv: -kv[1])[:n])
+
+    def _by_segment(self, chunk_ids: Sequence[int]) -> Iterator[tuple[Segment, list[int]]]:
+        wanted = np.asarray(chunk_ids, dtype=np.int64)
+        for segment in self.segments:
+            mine = wanted[segment.holds(wanted)]
+            if len(mine):
+                yield segment, [int(i) for i in mine]
 
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        query = (
-            'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source '
-            f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})"
-        )
-        with self._lock:
-            rows = self._db.execute(query, [int(i) for i in chunk_ids]).fetchall()
         keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source")
-        return {row[0]: dict(zip(keys, row, strict=True)) for row in rows}
+        rows: dict[int, dict[str, Any]] = {}
+        for segment, ids in self._by_segment(chunk_ids):
+            query = (
+                'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source '
+                f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({','.join('?' * len(ids))})"
+            )
+            with self._lock:
+                found = segment.db.execute(query, ids).fetchall()
+            rows |= {row[0]: dict(zip(keys, row, strict=True)) for row in found}
+        return rows
 
     def chunk_terms(self, chunk_ids: Sequence[int]) -> dict[int, list[str]]:
         """The analysed terms of each chunk, in text order."""
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        with self._lock:
-            rows = self._db.execute(f"SELECT id, terms FROM chunks WHERE id IN ({marks})", [int(i) for i in chunk_ids])
-            return {row[0]: row[1].split() for row in rows.fetchall()}
+        terms: dict[int, list[str]] = {}
+        for segment, ids in self._by_segment(chunk_ids):
+            query = f"SELECT id, terms FROM chunks WHERE id IN ({','.join('?' * len(ids))})"
+            with self._lock:
+                terms |= {row[0]: row[1].split() for row in segment.db.execute(query, ids).fetchall()}
+        return terms
 
     def document_text(self, doc_id: str) -> str | None:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return row[0] if row else None
+        for segment in self.segments:
+            if doc_id in segment.tombstones.documents:
+                continue
+            with self._lock:
+                row = segment.db.execute("SELECT text FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+            if row:
+                return str(row[0])
+        return None
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
-
-
-def _import_bm25s() -> Any:
-    import bm25s
-
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-    return bm25s
-
-
-def _read_faiss(path: Path) -> Any:
-    import faiss
-
-    if not path.is_file():
-        raise IndexCorrupt(f"The dense index file {path} is missing. {REBUILD_HINT}")
-    try:
-        return faiss.read_index(str(path))
-    except RuntimeError:
-        raise IndexCorrupt(f"The dense index file {path} is damaged. {REBUILD_HINT}") from None
-
-
-def _batches(items: list[Any], size: int) -> Iterable[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+            for segment in self.segments:
+                segment.close()
 
 
 def _fsync_file(path: Path) -> None:

@@ -130,3 +130,8 @@ def recall_at(found: np.ndarray, truth: np.ndarray) -> float:
     hits = sum(len(set(f[f >= 0]) & set(t[t >= 0])) for f, t in zip(found, truth, strict=True))
     total = sum(int((t >= 0).sum()) for t in truth)
     return hits / total if total else 1.0
+
+
+def take(index: Any, ids: np.ndarray) -> np.ndarray:
+    """The stored vectors of these ids (a flat ``IndexIDMap2``, or IVF with its direct map)."""
+    return index.reconstruct_batch(np.asarray(ids, dtype=np.int64))

@@ -82,13 +82,17 @@ def test_damaged_index_files_say_rebuild_with_full(tiny_model, seed_dir, tmp_pat
     build_index([seed_dir], index, model=tiny_model)
     damages = {
         "dense.faiss": lambda p: p.write_bytes(p.read_bytes()[:40]),
-        "bm25_chunk_ids.npy": lambda p: p.write_bytes(b"\x93NUMPY garbage"),
+        "chunk_ids.npy": lambda p: p.write_bytes(b"\x93NUMPY garbage"),
+        "grams_postings_rows.npy": lambda p: p.write_bytes(p.read_bytes()[:90]),
         "chunks.sqlite": lambda p: p.write_bytes(p.read_bytes()[:100]),
-        "bm25/vocab.index.json": lambda p: p.write_text("{not json"),
+        "grams_vocabulary.json": lambda p: p.write_text("{not json"),
+        "words_df.npy": lambda p: p.unlink(),
+        "deletions.json": lambda p: p.write_text("[1, 2"),
     }
     for name, damage in damages.items():
-        copy, version = _copy(index, tmp_path / name.replace("/", "_"))
-        damage(version / name)
+        copy, version = _copy(index, tmp_path / name)
+        (path,) = version.rglob(name)  # in the version folder or in its one segment
+        damage(path)
         with pytest.raises(IndexCorrupt, match=r"rag-qa build --full"):
             RagQA.load(copy)
     copy, version = _copy(index, tmp_path / "manifest")

@@ -1,5 +1,5 @@
-"""BM25 over character grams: weights derived from kept term counts equal bm25s's own, through additions
-and removals; and a question finds a passage that holds its words only in other inflected forms."""
+"""BM25 over character grams: scores computed at query time from segments' postings equal bm25s's own,
+through deletions and merges; and a question finds a passage that holds its words only in other forms."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from conftest import DATA
 
 from rag_qa import RagQA, build_index
 from rag_qa.config import RETRIEVAL
-from rag_qa.lexical import GRAMS, TermCounts
+from rag_qa.lexical import BM25, GramCounts, Postings
 from rag_qa.retrieval import proximity
 from rag_qa.textnorm import char_grams
 from rag_qa.textnorm import terms as analyze
@@ -22,48 +22,47 @@ def paragraphs() -> list[list[str]]:
     return [char_grams(sentence) for text in texts for sentence in text.split(".") if sentence.strip()]
 
 
-def bm25s_weights(corpus: list[list[str]]) -> dict[tuple[int, str], float]:
+def bm25s_scores(corpus: list[list[str]], query: list[str]) -> np.ndarray:
     import bm25s
 
     reference = bm25s.BM25(k1=RETRIEVAL.bm25_k1, b=RETRIEVAL.bm25_b, method="lucene")
     reference.index(corpus, show_progress=False)
-    return dense_weights(reference)
+    known = [g for g in query if g in reference.vocab_dict]
+    return reference.get_scores(known)
 
 
-def dense_weights(retriever) -> dict[tuple[int, str], float]:
-    scores, terms = retriever.scores, {i: t for t, i in retriever.vocab_dict.items()}
-    weights = {}
-    for column in range(len(scores["indptr"]) - 1):
-        for k in range(scores["indptr"][column], scores["indptr"][column + 1]):
-            weights[(int(scores["indices"][k]), terms[column])] = float(scores["data"][k])
-    return weights
+def segment(corpus: list[list[str]]) -> Postings:
+    counts = GramCounts()
+    for grams in corpus:
+        counts.add(grams)
+    return counts.postings()
 
 
-def assert_same(ours: dict, reference: dict) -> None:
-    assert ours.keys() == reference.keys()
-    keys = list(reference)
-    assert np.allclose([ours[k] for k in keys], [reference[k] for k in keys], rtol=1e-5, atol=1e-6)
-
-
-def test_weights_equal_bm25s_after_adding_and_removing_chunks(tmp_path):
+def test_scores_over_segments_with_deletions_equal_bm25s_over_the_live_chunks(tmp_path):
+    """Two segments, the first with rows 10..29 deleted, score every chunk as bm25s does when it indexes
+    only the live chunks; so do the saved, reloaded postings and the merge of both segments."""
     corpus = paragraphs()
     assert len(corpus) > 90
-    counts = TermCounts.empty()
-    for chunk_id, chunk_terms in enumerate(corpus[:60], start=1):
-        counts.add(chunk_id, chunk_terms)
-    assert_same(dense_weights(counts.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)), bm25s_weights(corpus[:60]))
-
-    counts.save(tmp_path, GRAMS)  # an incremental build starts from the saved counts
-    again = TermCounts.load(tmp_path, GRAMS, counts.chunk_ids)
-    again.remove(range(10, 30))  # chunk ids 10..29 leave, later chunks arrive
-    for chunk_id, chunk_terms in enumerate(corpus[60:], start=61):
-        again.add(chunk_id, chunk_terms)
-    kept = [t for i, t in enumerate(corpus, start=1) if not 10 <= i < 30]
-    assert list(again.chunk_ids) == [i for i in range(1, len(corpus) + 1) if not 10 <= i < 30]
-    assert_same(dense_weights(again.bm25(RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)), bm25s_weights(kept))
-    frequencies = again.document_frequencies()
-    gram = next(iter(kept[0]))
-    assert frequencies[again.vocabulary[gram]] == sum(gram in chunk for chunk in kept)
+    first, second = segment(corpus[:60]), segment(corpus[60:])
+    first.save(tmp_path)
+    first = Postings.load(tmp_path)
+    live_first = np.ones(60, dtype=bool)
+    live_first[10:30] = False
+    live_second = np.ones(len(corpus) - 60, dtype=bool)
+    kept = [g for g, alive in zip(corpus, [*live_first, *live_second], strict=True) if alive]
+    segments = [(first, live_first), (second, live_second)]
+    merged = Postings.merge(segments)
+    assert len(merged.lengths) == len(kept)
+    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
+    questions = [q["question"] for a in data["data"] for p in a["paragraphs"] for q in p["qas"]][:5]
+    for query in [*map(char_grams, questions), [corpus[70][3], corpus[5][7], corpus[5][7]]]:
+        reference = bm25s_scores(kept, query)
+        split = BM25(segments, RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b).scores(query)
+        ours = np.concatenate([split[0][live_first], split[1]])
+        assert np.allclose(ours, reference, rtol=1e-5, atol=1e-6) and reference.max() > 0
+        (whole,) = BM25([(merged, np.ones(len(kept), dtype=bool))], RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b).scores(query)
+        assert np.allclose(whole, reference, rtol=1e-5, atol=1e-6)
+    assert not split[0][~live_first].any()  # deleted chunks never score
 
 
 ARTICLES = [

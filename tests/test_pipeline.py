@@ -212,7 +212,8 @@ def test_missing_and_damaged_indexes_say_how_to_fix(lexical_index, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(lexical_index, broken)
     manifest = json.loads((broken / "manifest.json").read_text())
-    (broken / manifest["version_dir"] / "chunks.sqlite").write_bytes(b"not a database at all" * 10)
+    (database,) = (broken / manifest["version_dir"]).glob("s-*/chunks.sqlite")
+    database.write_bytes(b"not a database at all" * 10)
     with pytest.raises(IndexCorrupt, match="--full"):
         RagQA.load(broken)
     manifest["format_version"] = 99

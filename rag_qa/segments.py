@@ -1,0 +1,359 @@
+"""Index segments: immutable sets of chunks, so that an update writes only what changed.
+
+A segment holds some articles and their chunks: metadata and text (SQLite), character-gram postings
+and word frequencies (numpy, see ``lexical.py``), and the chunks' vectors (FAISS, hybrid indexes
+only). Once written it never changes. A build adds one segment with its new and changed articles;
+removed or replaced articles are marked deleted (``Tombstones``) in the segment that holds them.
+Small segments are merged, and segments with many deleted chunks rewritten, on a tiered policy
+(Lucene's design), so the number of segments and of dead chunks stays bounded while an update of ten
+articles costs ten articles. Chunk ids are unique across the index and never reused.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sqlite3
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import vectors
+from .lexical import GramCounts, Postings, WordFrequencies
+from .records import Article, Chunk
+
+CHUNKS_DB = "chunks.sqlite"
+CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
+DENSE = "dense.faiss"
+SEGMENTS_PER_TIER = 8  # this many segments of the same size class are merged into one
+TIER_BASE = 8  # size classes: live chunks in [8^t, 8^(t+1))
+MAX_DELETED_SHARE = 0.3  # a segment with more of its chunks deleted is rewritten without them
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
+    content_hash TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    text TEXT NOT NULL, terms TEXT NOT NULL, embed_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
+"""
+
+
+@dataclass(frozen=True)
+class SegmentInfo:
+    """What a version's manifest records about one of its segments."""
+
+    name: str
+    documents: int  # stored in the segment, deleted ones included
+    chunks: int
+    dense: dict[str, Any] | None  # vectors.describe() of its FAISS index, None for lexical-only
+
+
+@dataclass
+class Tombstones:
+    """What was deleted from one segment since it was written: chunk ids, article ids, and how many
+    deleted chunks hold each word term (so word frequencies stay exact)."""
+
+    chunks: set[int] = field(default_factory=set)
+    documents: set[str] = field(default_factory=set)
+    words: Counter[str] = field(default_factory=Counter)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chunks": sorted(self.chunks), "documents": sorted(self.documents), "words": dict(self.words)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tombstones:
+        return cls(set(map(int, data["chunks"])), set(map(str, data["documents"])), Counter(data["words"]))
+
+
+def new_segment_name(first_chunk_id: int) -> str:
+    """Unique, and in the order of the segments' chunk ids."""
+    return f"s-{first_chunk_id:012d}-{secrets.token_hex(3)}"
+
+
+def merged_segment_name(parts: Sequence[Segment]) -> str:
+    return new_segment_name(min(int(p.info.name.split("-")[1]) for p in parts))
+
+
+def _create_db(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path)
+    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
+    return db
+
+
+class SegmentWriter:
+    """A segment being written; ``finish`` saves it and returns its ``SegmentInfo``."""
+
+    def __init__(self, folder: Path, dimension: int | None) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True)
+        self.db = _create_db(folder / CHUNKS_DB)
+        self.grams = GramCounts()
+        self.words = WordFrequencies()
+        self.chunk_ids = array("q")
+        self.documents = 0
+        self.dense = vectors.new_flat(dimension) if dimension is not None else None
+
+    def add_document(
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        terms: Sequence[list[str]],
+        grams: Sequence[list[str]],
+        embed_hashes: Sequence[str],
+        ids: Sequence[int],
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
+            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
+        )
+        self.documents += 1
+        rows = zip(ids, chunks, terms, grams, embed_hashes, strict=True)
+        for chunk_id, chunk, chunk_terms, chunk_grams, embed_hash in rows:
+            self.db.execute(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    chunk_id,
+                    chunk.doc_id,
+                    chunk.ordinal,
+                    chunk.start,
+                    chunk.end,
+                    chunk.text,
+                    " ".join(chunk_terms),
+                    embed_hash,
+                ),
+            )
+            self.chunk_ids.append(chunk_id)
+            self.words.add(chunk_terms)
+            self.grams.add(chunk_grams)
+
+    def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
+        if self.dense is not None and len(ids):
+            self.dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
+
+    def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors this segment already holds for these embedding inputs."""
+        return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
+
+    def finish(self, ann_threshold: int) -> SegmentInfo:
+        self.db.commit()
+        self.db.close()
+        save(self.folder, np.frombuffer(self.chunk_ids, dtype=np.int64), self.grams.postings(), self.words)
+        dense = _save_dense(self.folder, self.dense, ann_threshold)
+        return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense)
+
+    def abort(self) -> None:
+        self.db.close()
+
+
+def save(folder: Path, chunk_ids: np.ndarray, postings: Postings, words: WordFrequencies) -> None:
+    np.save(folder / CHUNK_IDS, chunk_ids.astype(np.int64), allow_pickle=False)
+    postings.save(folder)
+    words.save(folder)
+
+
+def _save_dense(folder: Path, index: Any, ann_threshold: int) -> dict[str, Any] | None:
+    """Write a segment's FAISS index, made approximate (IVF) beyond ``ann_threshold`` vectors."""
+    if index is None:
+        return None
+    import faiss
+
+    description = vectors.describe(index)
+    if index.ntotal > ann_threshold:
+        index, description = vectors.to_ivf(index)
+    faiss.write_index(index, str(folder / DENSE))
+    return description
+
+
+class Segment:
+    """A written segment, read lazily: a build needs only its database (and, to reuse vectors, its
+    FAISS index); a reader loads everything."""
+
+    def __init__(self, folder: Path, info: SegmentInfo, tombstones: Tombstones | None = None) -> None:
+        self.folder = folder
+        self.info = info
+        self.tombstones = tombstones or Tombstones()
+
+    @cached_property
+    def db(self) -> sqlite3.Connection:
+        path = self.folder / CHUNKS_DB
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        db = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        db.execute("SELECT COUNT(*) FROM chunks").fetchone()  # sqlite3.DatabaseError when damaged
+        return db
+
+    @cached_property
+    def chunk_ids(self) -> np.ndarray:
+        ids = np.load(self.folder / CHUNK_IDS, allow_pickle=False)
+        if len(ids) != self.info.chunks or (len(ids) > 1 and np.any(np.diff(ids) <= 0)):
+            raise ValueError("chunk ids do not match the manifest")
+        return ids
+
+    @cached_property
+    def live(self) -> np.ndarray:
+        """Which rows are not deleted."""
+        if not self.tombstones.chunks:
+            return np.ones(len(self.chunk_ids), dtype=bool)
+        return ~np.isin(self.chunk_ids, np.fromiter(self.tombstones.chunks, dtype=np.int64))
+
+    @cached_property
+    def postings(self) -> Postings:
+        postings = Postings.load(self.folder)
+        if len(postings.lengths) != len(self.chunk_ids):
+            raise ValueError("postings do not match the chunk ids")
+        return postings
+
+    @cached_property
+    def words(self) -> WordFrequencies:
+        return WordFrequencies.load(self.folder)
+
+    @cached_property
+    def dense(self) -> Any:
+        if self.info.dense is None:
+            return None
+        import faiss
+
+        path = self.folder / DENSE
+        if not path.is_file():
+            raise FileNotFoundError(path)
+        index = vectors.configure(faiss.read_index(str(path)), self.info.dense)
+        if index.ntotal != self.info.chunks:
+            raise ValueError("the dense index does not match the manifest")
+        return index
+
+    def load(self) -> None:
+        """Read every part now (a reader fails at opening, not at its first question)."""
+        for part in ("db", "postings", "live", "words", "dense"):
+            getattr(self, part)
+
+    @property
+    def live_chunks(self) -> int:
+        return self.info.chunks - len(self.tombstones.chunks)
+
+    @property
+    def live_documents(self) -> int:
+        return self.info.documents - len(self.tombstones.documents)
+
+    def holds(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Which of these chunk ids are rows of this segment."""
+        ids = self.chunk_ids
+        at = np.minimum(np.searchsorted(ids, chunk_ids), max(len(ids) - 1, 0))
+        return (ids[at] == chunk_ids) if len(ids) else np.zeros(len(chunk_ids), dtype=bool)
+
+    def live_document_chunks(self, doc_ids: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+        """The live articles among ``doc_ids`` with their chunks (id, word terms)."""
+        found: dict[str, list[tuple[int, str]]] = {}
+        for batch in batches([d for d in doc_ids if d not in self.tombstones.documents], 500):
+            marks = ",".join("?" * len(batch))
+            for (doc_id,) in self.db.execute(f"SELECT doc_id FROM documents WHERE doc_id IN ({marks})", batch):
+                found[doc_id] = []
+            query = f"SELECT doc_id, id, terms FROM chunks WHERE doc_id IN ({marks}) ORDER BY id"
+            for doc_id, chunk_id, terms in self.db.execute(query, batch):
+                found[doc_id].append((chunk_id, terms))
+        return found
+
+    def delete(self, doc_id: str, chunks: Iterable[tuple[int, str]]) -> None:
+        self.tombstones.documents.add(doc_id)
+        for chunk_id, terms in chunks:
+            self.tombstones.chunks.add(chunk_id)
+            self.tombstones.words.update(set(terms.split()))
+
+    def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
+
+    def dense_search(self, query: np.ndarray, n: int) -> dict[int, float]:
+        """The ``n`` nearest live chunks: (chunk id → inner product)."""
+        index = self.dense
+        if index is None or index.ntotal == 0:
+            return {}
+        deleted = self.tombstones.chunks
+        scores, ids = index.search(query.reshape(1, -1), min(n + len(deleted), index.ntotal))
+        found = ((int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and i not in deleted)
+        return dict(list(found)[:n])
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.close()
+
+
+def _stored_vectors(db: sqlite3.Connection, dense: Any, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
+    """Stored vectors by the hash of their embedding input; ``dense`` is called only if one is found."""
+    found: dict[str, int] = {}
+    for batch in batches(sorted(set(embed_hashes)), 500):
+        marks = ",".join("?" * len(batch))
+        found.update(db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
+    index = dense() if found else None
+    if index is None:
+        return {}
+    return {h: index.reconstruct(int(i)) for h, i in found.items()}
+
+
+# ---------------------------------------------------------------- merging
+
+
+def merge_plan(segments: Sequence[Segment]) -> list[list[Segment]]:
+    """Which segments to rewrite together: each segment with too many deleted chunks on its own, and
+    the segments of any size class (live chunks in [8^t, 8^(t+1))) that holds ``SEGMENTS_PER_TIER`` or
+    more. A group with nothing live is simply dropped."""
+    groups: list[list[Segment]] = []
+    tiers: dict[int, list[Segment]] = {}
+    for segment in segments:
+        if segment.info.chunks and len(segment.tombstones.chunks) > MAX_DELETED_SHARE * segment.info.chunks:
+            groups.append([segment])
+        elif segment.live_chunks == 0 and segment.live_documents == 0:
+            groups.append([segment])
+        else:
+            tier = int(math.log(max(segment.live_chunks, 1), TIER_BASE))
+            tiers.setdefault(tier, []).append(segment)
+    groups.extend(members for members in tiers.values() if len(members) >= SEGMENTS_PER_TIER)
+    return groups
+
+
+def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> SegmentInfo:
+    """One new segment holding the live articles and chunks of ``parts`` (in chunk-id order: ``parts``
+    come in the order of their names)."""
+    folder.mkdir(parents=True)
+    with closing(_create_db(folder / CHUNKS_DB)) as db:
+        db.execute("CREATE TEMP TABLE gone_chunks (id INTEGER PRIMARY KEY)")
+        db.execute("CREATE TEMP TABLE gone_documents (doc_id TEXT PRIMARY KEY)")
+        for segment in parts:
+            db.execute("DELETE FROM gone_chunks")
+            db.execute("DELETE FROM gone_documents")
+            db.executemany("INSERT INTO gone_chunks VALUES (?)", [(i,) for i in segment.tombstones.chunks])
+            db.executemany("INSERT INTO gone_documents VALUES (?)", [(d,) for d in segment.tombstones.documents])
+            db.execute("ATTACH DATABASE ? AS part", (f"file:{segment.folder / CHUNKS_DB}?mode=ro",))
+            db.execute("INSERT INTO documents SELECT * FROM part.documents WHERE doc_id NOT IN gone_documents")
+            db.execute("INSERT INTO chunks SELECT * FROM part.chunks WHERE id NOT IN gone_chunks ORDER BY id")
+            db.commit()
+            db.execute("DETACH DATABASE part")
+        documents = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    chunk_ids = np.concatenate([s.chunk_ids[s.live] for s in parts]) if parts else np.zeros(0, np.int64)
+    words = WordFrequencies(sum((s.words.frequencies for s in parts), Counter()))
+    words.frequencies.subtract(sum((s.tombstones.words for s in parts), Counter()))
+    words = WordFrequencies(+words.frequencies)  # drop words no live chunk holds
+    save(folder, chunk_ids, Postings.merge([(s.postings, s.live) for s in parts]), words)
+    dense = None
+    if parts and parts[0].info.dense is not None:
+        dense = vectors.new_flat(int(parts[0].info.dense["dimension"]))
+        for segment in parts:
+            kept = segment.chunk_ids[segment.live]
+            if len(kept):
+                dense.add_with_ids(vectors.take(segment.dense, kept), kept)
+    description = _save_dense(folder, dense, ann_threshold)
+    return SegmentInfo(folder.name, int(documents), len(chunk_ids), description)
+
+
+def batches(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -1,0 +1,126 @@
+"""Incremental builds add a segment and mark deletions; they must answer exactly as a full rebuild of
+the same articles would, keep the archive's files untouched, and keep the number of segments bounded."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+
+from rag_qa import RagQA, build_index
+from rag_qa.segments import SEGMENTS_PER_TIER
+from rag_qa.store import IndexReader
+
+
+def paragraphs() -> list[str]:
+    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
+    return [p["context"] for article in data["data"] for p in article["paragraphs"]]
+
+
+def questions() -> list[str]:
+    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
+    return [q["question"] for a in data["data"] for p in a["paragraphs"] for q in p["qas"]][::7]
+
+
+def write(folder: Path, texts: dict[int, str]) -> None:
+    for path in folder.glob("*.txt"):
+        path.unlink()
+    for number, text in texts.items():
+        (folder / f"p{number:02d}.txt").write_text(f"فقرة {number}\n{text}", encoding="utf-8")
+
+
+def results(index: Path, mode: str) -> list[list[tuple[str, str, float]]]:
+    qa = RagQA.load(index)
+    return [[(c.doc_id, c.text, round(c.score, 4)) for c in qa.search(q, k=5, mode=mode)] for q in questions()]
+
+
+def segment_folders(index: Path) -> list[Path]:
+    version = json.loads((index / "manifest.json").read_text())["version_dir"]
+    return sorted(p for p in (index / version).iterdir() if p.is_dir())
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_incremental_builds_answer_exactly_as_a_full_rebuild(tmp_path, tiny_model, mode):
+    texts = dict(enumerate(paragraphs()))
+    model = tiny_model if mode == "hybrid" else "none"
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    write(corpus, {n: t for n, t in texts.items() if n < 12})
+    build_index([corpus], index, model=model)
+    current = {n: t for n, t in texts.items() if n not in (2, 3, 4)}  # 3 removed, 6 added
+    current[5] = texts[5] + " وأضيفت جملة جديدة إلى هذه الفقرة."  # 1 changed
+    write(corpus, current)
+    summary = build_index([corpus], index, model=model)
+    assert (summary.added, summary.updated, summary.removed) == (6, 1, 3)
+    assert len(segment_folders(index)) == 2  # the first build's segment, untouched, and one new
+
+    rebuilt = tmp_path / "rebuilt"
+    build_index([corpus], rebuilt, model=model, full=True)
+    assert len(segment_folders(rebuilt)) == 1
+    assert results(index, mode) == results(rebuilt, mode)
+    incremental, full = IndexReader(index), IndexReader(rebuilt)
+    assert (incremental.manifest.documents, incremental.manifest.chunks) == (
+        full.manifest.documents,
+        full.manifest.chunks,
+    )
+    for word in ("عاصم", "جديد", "فقر"):  # stemmed word terms: their IDF weighs the question
+        assert incremental.document_frequency(word) == full.document_frequency(word)
+    changed = RagQA.load(rebuilt).search(texts[5][:60], k=1)[0].doc_id
+    assert incremental.document_text(changed) == full.document_text(changed)
+    assert "وأضيفت جملة جديدة" in str(full.document_text(changed))
+    assert all(c.title != "فقرة 3" for c in RagQA.load(index).search(texts[3][:60], k=5))  # removed
+
+
+def test_an_update_leaves_the_archive_files_as_they_are(tmp_path):
+    """Adding an article writes a small segment; the big one is the same file (a hard link), not a copy."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    texts = dict(enumerate(paragraphs()))
+    write(corpus, {n: t for n, t in texts.items() if n < 17})
+    build_index([corpus], index, model="none")
+    (archive,) = segment_folders(index)
+    inodes = {p.name: p.stat().st_ino for p in archive.iterdir()}
+    write(corpus, texts)
+    build_index([corpus], index, model="none")
+    kept, added = segment_folders(index)
+    assert kept.name == archive.name and {p.name: p.stat().st_ino for p in kept.iterdir()} == inodes
+    assert len(json.loads((added / "../manifest.json").read_text())["segments"]) == 2
+    assert json.loads((index / "manifest.json").read_text())["documents"] == 18
+
+
+def test_many_small_updates_are_merged_and_deleted_chunks_dropped(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    texts = dict(enumerate(paragraphs()))
+    for last in range(1, len(texts) + 1):  # one article more each time
+        write(corpus, {n: t for n, t in texts.items() if n < last})
+        build_index([corpus], index, model="none")
+        assert 1 <= len(segment_folders(index)) < SEGMENTS_PER_TIER + 1
+    rebuilt = tmp_path / "rebuilt"
+    build_index([corpus], rebuilt, model="none", full=True)
+    assert results(index, "lexical") == results(rebuilt, "lexical")
+
+    write(corpus, {n: t for n, t in texts.items() if n < 3})  # most articles go: their segments are rewritten
+    build_index([corpus], index, model="none")
+    manifest = json.loads((index / "manifest.json").read_text())
+    deletions = json.loads((index / manifest["version_dir"] / "deletions.json").read_text())
+    stored = sum(s["chunks"] for s in manifest["segments"])
+    dead = sum(len(d["chunks"]) for d in deletions.values())
+    assert manifest["documents"] == 3 and dead <= 0.3 * stored
+    assert {c.title for c in RagQA.load(index).search(texts[10][:40], k=5)} <= {"فقرة 0", "فقرة 1", "فقرة 2"}
+
+
+def test_a_version_whose_segment_is_missing_is_reported(tmp_path):
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    write(corpus, dict(enumerate(paragraphs()[:3])))
+    build_index([corpus], index, model="none")
+    (segment,) = segment_folders(index)
+    for path in segment.iterdir():
+        os.unlink(path)
+    segment.rmdir()
+    with pytest.raises(Exception, match="rag-qa build --full"):
+        RagQA.load(index)
