@@ -113,8 +113,9 @@ class Postings:
         return sp.csc_matrix((self.counts.astype(np.int32), self.rows, self.indptr), shape=shape).tocsr()
 
     @classmethod
-    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
-        """The postings of the kept rows (boolean mask) of several segments, rows in segment order."""
+    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray]], order: np.ndarray | None = None) -> Postings:
+        """The postings of the kept rows (boolean mask) of several segments: rows in segment order, then
+        rearranged by ``order`` (positions in that sequence) when given."""
         import scipy.sparse as sp
 
         grams: dict[str, int] = {}
@@ -126,7 +127,7 @@ class Postings:
         width = len(grams)
         matrices = [sp.csr_matrix(piece, shape=(len(piece[2]) - 1, width)) for piece in pieces]
         stacked = sp.vstack(matrices, format="csr") if matrices else sp.csr_matrix((0, width), dtype=np.int32)
-        return cls.from_rows(list(grams), stacked)
+        return cls.from_rows(list(grams), stacked if order is None else stacked[order])
 
 
 class WordFrequencies:

@@ -321,8 +321,7 @@ def merge_plan(segments: Sequence[Segment]) -> list[list[Segment]]:
 
 
 def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> SegmentInfo:
-    """One new segment holding the live articles and chunks of ``parts`` (in chunk-id order: ``parts``
-    come in the order of their names)."""
+    """One new segment holding the live articles and chunks of ``parts``."""
     folder.mkdir(parents=True)
     with closing(_create_db(folder / CHUNKS_DB)) as db:
         db.execute("CREATE TEMP TABLE gone_chunks (id INTEGER PRIMARY KEY)")
@@ -338,11 +337,15 @@ def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> Segment
             db.commit()
             db.execute("DETACH DATABASE part")
         documents = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+    # a merged segment's id range can interleave with a segment left out, so rows are sorted by id
     chunk_ids = np.concatenate([s.chunk_ids[s.live] for s in parts]) if parts else np.zeros(0, np.int64)
-    words = WordFrequencies(sum((s.words.frequencies for s in parts), Counter()))
-    words.frequencies.subtract(sum((s.tombstones.words for s in parts), Counter()))
-    words = WordFrequencies(+words.frequencies)  # drop words no live chunk holds
-    save(folder, chunk_ids, Postings.merge([(s.postings, s.live) for s in parts]), words)
+    order = np.argsort(chunk_ids, kind="stable")
+    frequencies: Counter[str] = Counter()
+    for segment in parts:
+        frequencies.update(segment.words.frequencies)
+        frequencies.subtract(segment.tombstones.words)
+    postings = Postings.merge([(s.postings, s.live) for s in parts], order)
+    save(folder, chunk_ids[order], postings, WordFrequencies(+frequencies))  # + drops words no chunk holds
     dense = None
     if parts and parts[0].info.dense is not None:
         dense = vectors.new_flat(int(parts[0].info.dense["dimension"]))

@@ -339,6 +339,7 @@ class IndexReader:
             raise IndexCorrupt(f"The index at {index_dir} has damaged or missing files. {REBUILD_HINT}") from None
         self.has_dense = self.manifest.mode == "hybrid"
         self.bm25 = BM25([(s.postings, s.live) for s in self.segments], RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
+        self._row_ids = np.concatenate([s.chunk_ids for s in self.segments]) if self.segments else np.zeros(0)
         self.word_frequencies: Counter[str] = Counter()
         for segment in self.segments:
             self.word_frequencies.update(segment.words.frequencies)
@@ -355,13 +356,12 @@ class IndexReader:
 
     def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]:
         """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0)."""
-        if not grams or not self.segments:
+        if not grams or not len(self._row_ids):
             return {}
         scores = np.concatenate(self.bm25.scores(grams))
-        ids = np.concatenate([s.chunk_ids for s in self.segments])
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        return {int(ids[i]): float(scores[i]) for i in top if scores[i] > 0}
+        return {int(self._row_ids[i]): float(scores[i]) for i in top if scores[i] > 0}
 
     def dense_search(self, vector: np.ndarray, n: int) -> dict[int, float]:
         """The ``n`` chunks nearest this (normalised) vector: chunk id → cosine similarity."""

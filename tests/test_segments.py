@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import DATA
 
@@ -124,3 +125,26 @@ def test_a_version_whose_segment_is_missing_is_reported(tmp_path):
     segment.rmdir()
     with pytest.raises(Exception, match="rag-qa build --full"):
         RagQA.load(index)
+
+
+def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
+    """Merge a segment made of the first and third builds' chunks with the second build's segment, whose
+    ids lie between them: the merged rows must still be in id order and answer as a full rebuild."""
+    from rag_qa import segments
+
+    monkeypatch.setattr(segments, "SEGMENTS_PER_TIER", 2)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    texts = dict(enumerate(paragraphs()))
+    for last in (1, 9, 14):  # 1 article (2 chunks); 8 (a larger size class); 5, merged with the first
+        write(corpus, {n: t for n, t in texts.items() if n < last})
+        build_index([corpus], index, model="none")
+    first, second = segment_folders(index)
+    assert list(np.load(first / "chunk_ids.npy")) == [1, 2, *range(11, 18)]  # around the second's 3..10
+    write(corpus, {n: t for n, t in texts.items() if n < 15})
+    build_index([corpus], index, model="none")  # both now in one size class: merged
+    merged = segment_folders(index)[0]
+    assert list(np.load(merged / "chunk_ids.npy")) == list(range(1, 18))
+    rebuilt = tmp_path / "rebuilt"
+    build_index([corpus], rebuilt, model="none", full=True)
+    assert results(index, "lexical") == results(rebuilt, "lexical")
