@@ -277,10 +277,27 @@ class Segment:
         index = self.dense
         if index is None or index.ntotal == 0:
             return {}
-        deleted = self.tombstones.chunks
-        scores, ids = index.search(query.reshape(1, -1), min(n + len(deleted), index.ntotal))
-        found = ((int(i), float(s)) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0 and i not in deleted)
-        return dict(list(found)[:n])
+        parameters = self._skip_deleted[-1]
+        scores, ids = index.search(query.reshape(1, -1), min(n, index.ntotal), params=parameters)
+        return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
+
+    @cached_property
+    def _skip_deleted(self) -> tuple[Any, ...]:
+        """FAISS search parameters whose selector leaves deleted chunks out (last item; None when none
+        are deleted), after the selectors they refer to, which must stay alive as long."""
+        if not self.tombstones.chunks:
+            return (None,)
+        import faiss
+
+        batch = faiss.IDSelectorBatch(np.fromiter(self.tombstones.chunks, dtype=np.int64))
+        selector = faiss.IDSelectorNot(batch)
+        if vectors.is_ivf(self.dense):
+            ivf = faiss.SearchParametersIVF()
+            ivf.sel, ivf.nprobe = selector, self.dense.nprobe  # nprobe: else the default (1) would apply
+            return batch, selector, ivf
+        flat = faiss.SearchParameters()
+        flat.sel = selector
+        return batch, selector, flat
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -235,7 +235,10 @@ class IndexWriter:
             segments = [s for s in segments if s not in group]
             if any(s.live_chunks or s.live_documents for s in group):
                 group.sort(key=lambda s: s.folder.name)
-                merged = merge(group, self.dir / merged_segment_name(group), self.ann_threshold)
+                try:
+                    merged = merge(group, self.dir / merged_segment_name(group), self.ann_threshold)
+                except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError):
+                    raise IndexCorrupt(f"The index at {self.index_dir} has damaged segments. {REBUILD_HINT}") from None
                 segments.append(Segment(self.dir / merged.name, merged))
             for segment in group:
                 segment.close()

@@ -10,6 +10,7 @@ from conftest import DATA, SULLIVAN, US_SIDE_AR
 
 from rag_qa import RagQA, build_index
 from rag_qa import vectors as dense_index
+from rag_qa.store import IndexReader
 
 
 def clustered_unit_vectors(count: int, dimension: int, clusters: int, seed: int) -> np.ndarray:
@@ -80,3 +81,21 @@ def test_index_past_the_threshold_is_ivf_answers_and_updates_incrementally(tiny_
     qa = RagQA.load(index)
     assert all(c.title != "Gaza talks" for c in qa.search("Negotiators met in Doha", k=10, mode="dense"))
     assert SULLIVAN in qa.ask(US_SIDE_AR, mode="lexical").citations[0].text
+
+    # an edited article: its old chunks stay in the IVF segment, deleted, and must never come back
+    seed = next(seed_dir.glob("*.txt"))
+    seed.write_text(seed.read_text("utf-8") + "\nوفي ختام الاجتماع اتفق الطرفان على لقاء جديد.", "utf-8")
+    build_index([seed_dir], index, model=tiny_model, ann_threshold=20)
+    build_index([seed_dir], exact, model=tiny_model)
+    segments = json.loads((index / "manifest.json").read_text())["segments"]
+    assert [s["dense"]["kind"] for s in segments] == ["ivf", "flat"]
+    approximate, flat = RagQA.load(index), RagQA.load(exact)
+    for question in questions:
+        found = [c.text for c in approximate.search(question, k=10, mode="dense")]
+        assert set(found) == {c.text for c in flat.search(question, k=10, mode="dense")}
+    reader = IndexReader(index)
+    deleted = set(json.loads((reader.dir / "deletions.json").read_text())[segments[0]["name"]]["chunks"])
+    assert deleted  # the seed article's old chunks
+    for chunk_id in deleted:  # a deleted chunk's own vector, as the query, does not find it
+        vector = dense_index.take(reader.segments[0].dense, np.asarray([chunk_id]))[0]
+        assert not set(reader.dense_search(vector, 10)) & deleted
