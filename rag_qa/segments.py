@@ -264,10 +264,13 @@ class Segment:
         return found
 
     def delete(self, doc_id: str, chunks: Iterable[tuple[int, str]]) -> None:
+        """Mark an article and its chunks (id, word terms) deleted."""
         self.tombstones.documents.add(doc_id)
         for chunk_id, terms in chunks:
             self.tombstones.chunks.add(chunk_id)
             self.tombstones.words.update(set(terms.split()))
+        for derived in ("live", "_skip_deleted"):  # computed from the tombstones
+            self.__dict__.pop(derived, None)
 
     def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         return _stored_vectors(self.db, lambda: self.dense, embed_hashes)

@@ -1,14 +1,15 @@
-"""The dense vector index: exact (flat) while small, approximate (IVF) beyond a number of chunks.
+"""The dense vector index of a segment: exact (flat) while small, approximate (IVF) beyond a number of chunks.
 
-Every kind keeps the chunk ids as FAISS ids and supports what incremental builds need: adding with
-ids, removing ids, and reconstructing a stored vector (so unchanged text is never re-encoded).
+Every kind keeps the chunk ids as FAISS ids and supports what incremental builds need: searching
+without deleted ids (a selector), and reconstructing stored vectors (so unchanged text is never
+re-encoded, and segments can be merged without encoding anything).
 
 - ``flat``: ``IndexIDMap2(IndexFlatIP)``, exact inner product (cosine: vectors are normalised).
-- ``ivf``: ``IndexIVFFlat`` (inner product) with a hashtable direct map. Its coarse centroids are
-  trained on a sample of the vectors when the index first grows past ``ann_threshold`` chunks; later
-  incremental builds add to the same lists (``rag-qa build --full`` retrains). ``nprobe`` is the
-  smallest power of two whose recall@10 against exact search reaches ``ANN.target_recall`` on a sample
-  of the index's own vectors, held out of it while measured; the figure is recorded in the manifest.
+- ``ivf``: ``IndexIVFFlat`` (inner product) with a hashtable direct map, for a segment written or
+  merged with more than ``ann_threshold`` chunks; its coarse centroids are trained on a sample of its
+  vectors. ``nprobe`` is the smallest power of two whose recall@10 against exact search reaches
+  ``ANN.target_recall`` on a sample of the index's own vectors, held out of it while measured; the
+  figure is recorded in the manifest.
 """
 
 from __future__ import annotations
