@@ -25,7 +25,15 @@ from .ingest import display_name, iter_articles
 from .records import Answer, Article, BuildSummary, Citation, Problem, SourceFile
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
-from .store import IndexReader, IndexWriter, Manifest, read_build_state, read_current_manifest, remove_stale_versions
+from .store import (
+    IndexReader,
+    IndexWriter,
+    Manifest,
+    TrackedFile,
+    read_build_state,
+    read_current_manifest,
+    remove_stale_versions,
+)
 from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
@@ -83,7 +91,7 @@ class _Build:
         self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0)
         self.problems: list[str] = []
         self._file_docs: list[str] = []  # articles of the file being read, and its problems
-        self._file_problems = 0
+        self._file_problems: list[Problem] = []
 
     def _load_model(self, requested: str, explicit: bool) -> tuple[Embedder | None, str | None]:
         if requested == NO_MODEL:
@@ -144,7 +152,7 @@ class _Build:
     def run(self, sources: list[str], show_progress: bool, started: float) -> BuildSummary:
         known, files = read_build_state(self.index_dir, self.previous)
         seen: set[str] = set()
-        self.files_read: list[tuple[SourceFile, list[str]]] = []
+        self.files_read: list[TrackedFile] = []
         self._writer: IndexWriter | None = None
         try:
             items = iter_articles(sources, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
@@ -193,7 +201,7 @@ class _Build:
         self,
         batch: list[Article | Problem | SourceFile],
         known: dict[str, str],
-        files: dict[str, tuple[SourceFile, list[str]]],
+        files: dict[str, TrackedFile],
         seen: set[str],
     ) -> None:
         fresh: list[Article] = []
@@ -204,7 +212,7 @@ class _Build:
             elif isinstance(item, Problem):
                 log.info("skipped %s", item)
                 self.problems.append(str(item))
-                self._file_problems += 1
+                self._file_problems.append(item)
             else:
                 self._file_docs.append(item.doc_id)
                 if item.doc_id in seen:
@@ -241,15 +249,16 @@ class _Build:
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
 
-    def _end_of_file(self, file: SourceFile, files: dict[str, tuple[SourceFile, list[str]]], seen: set[str]) -> None:
-        if file.unchanged:  # not read: its articles stay as they are
-            doc_ids = files[file.name][1]
+    def _end_of_file(self, file: SourceFile, files: dict[str, TrackedFile], seen: set[str]) -> None:
+        if file.unchanged:  # not read: its articles stay as they are, its bad records are reported again
+            _, doc_ids, problems = files[file.name]
             self.counts["skipped"] += len(set(doc_ids) - seen)
             seen.update(doc_ids)
+            self.problems.extend(problems)
             self.files_read.append(files[file.name])
-        elif not self._file_problems:  # a file with a problem is read again next time, to report it again
-            self.files_read.append((file, self._file_docs))
-        self._file_docs, self._file_problems = [], 0
+        elif all(p.source != file.name for p in self._file_problems):  # else unreadable: tried again next time
+            self.files_read.append((file, self._file_docs, [str(p) for p in self._file_problems]))
+        self._file_docs, self._file_problems = [], []
 
     def _manifest_fields(self, seconds: float, sources: list[str]) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}
@@ -436,6 +445,8 @@ class RagQA:
             "built_at": manifest.created_at,
             "build_seconds": manifest.build_seconds,
             "size_bytes": reader.size_bytes(),
+            "segments": len(reader.segments),
+            "deleted_chunks": sum(len(s.tombstones.chunks) for s in reader.segments),  # until their merge
             "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},
             "warnings": list(self.warnings),
         }

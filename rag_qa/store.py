@@ -7,7 +7,7 @@ Layout::
       v-<time>-<id>/         one complete version:
         manifest.json        its segments, counts, model, chunking, analyzer
         deletions.json       tombstones: what was deleted from each segment since it was written
-        sources.json         the source files indexed (size, modification time, article ids)
+        sources.json         the source files indexed (size, modification time, article ids, bad records)
         s-<time>-<id>/       a segment (see segments.py): chunks.sqlite, gram postings, word
                              frequencies, dense.faiss; hard links to the same files in other versions
       .build.lock            held by the one build allowed at a time
@@ -55,6 +55,8 @@ DELETIONS = "deletions.json"
 SOURCES = "sources.json"
 PARTIAL = ".partial"
 REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
+# a source file as the last build left it: its size and modification time, article ids, bad records
+TrackedFile = tuple[SourceFile, list[str], list[str]]
 
 
 @dataclass(frozen=True)
@@ -119,11 +121,10 @@ def read_current_manifest(index_dir: Path) -> Manifest:
 # ---------------------------------------------------------------- writing
 
 
-def read_build_state(
-    index_dir: Path, previous: Manifest | None
-) -> tuple[dict[str, str], dict[str, tuple[SourceFile, list[str]]]]:
+def read_build_state(index_dir: Path, previous: Manifest | None) -> tuple[dict[str, str], dict[str, TrackedFile]]:
     """What an incremental build compares against: each live document's content hash, and the source
-    files (size, modification time, article ids) of the previous version. Empty for a first or full build."""
+    files (size, modification time, article ids, bad records) of the previous version. Empty for a
+    first or full build."""
     if previous is None:
         return {}, {}
     folder = index_dir / previous.version_dir
@@ -138,8 +139,8 @@ def read_build_state(
         hashes.update((d, h) for d, h in rows if d not in segment.tombstones.documents)
     try:
         listed = json.loads((folder / SOURCES).read_text(encoding="utf-8"))
-        files = {name: (SourceFile(name, size, mtime), ids) for name, size, mtime, ids in listed}
-    except (OSError, ValueError, TypeError):
+        files = {row[0]: (SourceFile(*row[:3]), list(row[3]), list(row[4])) for row in listed}
+    except (OSError, ValueError, TypeError, IndexError):
         raise IndexCorrupt(f"The source list of the index at {index_dir} is damaged. {REBUILD_HINT}") from None
     return hashes, files
 
@@ -172,9 +173,9 @@ class IndexWriter:
         self.previous = _open_segments(index_dir / previous.version_dir, previous) if previous else []
         self.next_id = previous.next_chunk_id if previous else 1
         self.new = SegmentWriter(self.dir / new_segment_name(self.next_id), dimension)
-        self.files: list[tuple[SourceFile, list[str]]] = []
+        self.files: list[TrackedFile] = []
 
-    def replace_source_files(self, files: Iterable[tuple[SourceFile, list[str]]]) -> None:
+    def replace_source_files(self, files: Iterable[TrackedFile]) -> None:
         self.files = list(files)
 
     def reusable_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -253,7 +254,7 @@ class IndexWriter:
             s.info.name: s.tombstones.to_json() for s in segments if s.tombstones.chunks or s.tombstones.documents
         }
         (self.dir / DELETIONS).write_text(json.dumps(deletions, ensure_ascii=False), encoding="utf-8")
-        listed = [[f.name, f.size, f.mtime_ns, ids] for f, ids in self.files]
+        listed = [[f.name, f.size, f.mtime_ns, ids, problems] for f, ids, problems in self.files]
         (self.dir / SOURCES).write_text(json.dumps(listed, ensure_ascii=False), encoding="utf-8")
         largest = max(segments, key=lambda s: s.info.chunks, default=None)
         manifest = Manifest(

@@ -173,6 +173,17 @@ def test_unchanged_files_are_not_read_again(seed_dir, tmp_path, monkeypatch):
     assert read == [] and (unchanged.skipped, unchanged.documents) == (2, 2)
     assert json.loads((index / "manifest.json").read_text())["version_dir"] == version  # nothing rewritten
 
+    # a file with a bad record among good ones (SaudiNewsNet has empty articles in most of its zips)
+    feed = seed_dir / "feed.json"
+    feed.write_text(json.dumps([{"title": "Port", "content": "Ships left Yanbu."}, {"title": "Empty", "content": ""}]))
+    first = build_index([seed_dir], index, model="none")
+    assert first.added == 1 and first.errors == 1
+    read.clear()
+    again = build_index([seed_dir], index, model="none")  # not read again, its bad record still reported
+    assert read == [] and again.errors == 1 and again.problems == first.problems and again.documents == 3
+    feed.unlink()
+    build_index([seed_dir], index, model="none")
+
     other.write_text("Port news\nShips waited outside Dammam port on Monday.", "utf-8")
     os.utime(other, ns=(other.stat().st_atime_ns, other.stat().st_mtime_ns + 10**9))
     changed = build_index([seed_dir], index, model="none")

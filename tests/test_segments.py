@@ -57,6 +57,8 @@ def test_incremental_builds_answer_exactly_as_a_full_rebuild(tmp_path, tiny_mode
     summary = build_index([corpus], index, model=model)
     assert (summary.added, summary.updated, summary.removed) == (6, 1, 3)
     assert len(segment_folders(index)) == 2  # the first build's segment, untouched, and one new
+    details = RagQA.load(index).info()
+    assert details["segments"] == 2 and details["deleted_chunks"] >= 4 and details["documents"] == 15
 
     rebuilt = tmp_path / "rebuilt"
     build_index([corpus], rebuilt, model=model, full=True)
