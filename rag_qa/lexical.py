@@ -82,13 +82,16 @@ class Postings:
         return cls(grams, columns.indptr.astype(np.int64), columns.indices.astype(np.int32), counts, lengths)
 
     @classmethod
-    def load(cls, folder: Path) -> Postings:
-        """OSError when a file is missing, ValueError when they disagree."""
+    def load(cls, folder: Path, mmap: bool = False) -> Postings:
+        """OSError when a file is missing, ValueError when they disagree. With ``mmap`` the postings stay
+        on disk, mapped (a question reads only its grams' rows); segment files never change once written."""
         grams = json.loads((folder / GRAMS_VOCABULARY).read_text(encoding="utf-8"))
-        indptr, rows, counts = (np.load(folder / name, allow_pickle=False) for name in GRAMS_POSTINGS)
+        indptr, rows, counts = (
+            np.load(folder / name, mmap_mode="r" if mmap else None, allow_pickle=False) for name in GRAMS_POSTINGS
+        )
         lengths = np.load(folder / GRAMS_PER_CHUNK, allow_pickle=False)
-        if not isinstance(grams, list) or (len(rows) and rows.max() >= len(lengths)):
-            raise ValueError("inconsistent postings")
+        if not isinstance(grams, list) or (not mmap and len(rows) and rows.max() >= len(lengths)):
+            raise ValueError("inconsistent postings")  # (mapped: sizes are checked, not every row number)
         return cls(grams, indptr, rows, counts, lengths)
 
     def save(self, folder: Path) -> None:

@@ -209,7 +209,7 @@ class Segment:
 
     @cached_property
     def postings(self) -> Postings:
-        postings = Postings.load(self.folder)
+        postings = Postings.load(self.folder, mmap=True)
         if len(postings.lengths) != len(self.chunk_ids):
             raise ValueError("postings do not match the chunk ids")
         return postings
