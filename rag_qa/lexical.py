@@ -7,7 +7,7 @@ every update. rag_qa therefore keeps raw term counts as postings (for each gram:
 and how often) and computes Lucene's BM25 at query time from the counts of the question's grams
 only, with document frequencies and the average length taken over the live chunks of all segments,
 as Lucene does. The scores equal ``bm25s.BM25(method="lucene")`` indexing the same live chunks
-(tests/test_lexical.py checks it on real text, through additions and removals).
+(tests/test_lexical.py checks it on real text, through deletions and merges).
 
 Word terms (stemmed) are kept only as document frequencies: they weigh the question's words (IDF).
 """
