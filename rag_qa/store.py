@@ -362,7 +362,10 @@ class IndexReader:
         """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0)."""
         if not grams or not len(self._row_ids):
             return {}
-        scores = np.concatenate(self.bm25.scores(grams))
+        try:
+            scores = np.concatenate(self.bm25.scores(grams))
+        except (IndexError, ValueError):  # mapped postings are checked by size at opening, not row by row
+            raise IndexCorrupt(f"The BM25 postings at {self.index_dir} are damaged. {REBUILD_HINT}") from None
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         return {int(self._row_ids[i]): float(scores[i]) for i in top if scores[i] > 0}

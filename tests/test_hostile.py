@@ -6,6 +6,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT, SULLIVAN, US_SIDE_AR
 
@@ -95,6 +96,12 @@ def test_damaged_index_files_say_rebuild_with_full(tiny_model, seed_dir, tmp_pat
         damage(path)
         with pytest.raises(IndexCorrupt, match=r"rag-qa build --full"):
             RagQA.load(copy)
+    copy, version = _copy(index, tmp_path / "rows")  # the right size, wrong row numbers: found when asked
+    (rows,) = version.rglob("grams_postings_rows.npy")
+    values = np.load(rows)
+    np.save(rows, values + 10**6)
+    with pytest.raises(IndexCorrupt, match=r"rag-qa build --full"):
+        RagQA.load(copy).ask(US_SIDE_AR)
     copy, version = _copy(index, tmp_path / "manifest")
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["mode"] = "quantum"
