@@ -222,12 +222,12 @@ class Segment:
     def dense(self) -> Any:
         if self.info.dense is None:
             return None
-        import faiss
 
         path = self.folder / DENSE
         if not path.is_file():
             raise FileNotFoundError(path)
-        index = vectors.configure(faiss.read_index(str(path)), self.info.dense)
+        # mapped, not loaded (the file never changes): opening is instant and the OS may evict the pages
+        index = vectors.configure(vectors.read_mapped(str(path)), self.info.dense)
         if index.ntotal != self.info.chunks:
             raise ValueError("the dense index does not match the manifest")
         return index

@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 FLAT = "IndexIDMap2(IndexFlatIP)"
 
 
+def read_mapped(path: str) -> Any:
+    """A saved index with its vectors (flat codes or IVF lists) mapped from the file, read-only."""
+    import faiss
+
+    return faiss.read_index(path, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+
+
 def new_flat(dimension: int) -> Any:
     import faiss
 

@@ -150,3 +150,21 @@ def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
     rebuilt = tmp_path / "rebuilt"
     build_index([corpus], rebuilt, model="none", full=True)
     assert results(index, "lexical") == results(rebuilt, "lexical")
+
+
+def test_merged_hybrid_segments_search_as_a_full_rebuild(tmp_path, tiny_model, monkeypatch):
+    """Merges carry the stored vectors over (no encoding) and drop the deleted ones."""
+    from rag_qa import segments
+
+    monkeypatch.setattr(segments, "SEGMENTS_PER_TIER", 2)
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    texts = dict(enumerate(paragraphs()))
+    for kept in ({0}, {0, 1}, {0, 1, 2}, {0, 2, 3}, {0, 2, 3, 4, 5}):  # article 1 leaves in the fourth build
+        write(corpus, {n: texts[n] for n in kept})
+        build_index([corpus], index, model=tiny_model)
+    rebuilt = tmp_path / "rebuilt"
+    build_index([corpus], rebuilt, model=tiny_model, full=True)
+    assert results(index, "dense") == results(rebuilt, "dense")
+    assert results(index, "hybrid") == results(rebuilt, "hybrid")
+    assert RagQA.load(index).info()["deleted_chunks"] == 0  # the segment that held article 1 was rewritten
