@@ -12,6 +12,7 @@ import pytest
 from conftest import DATA
 
 from rag_qa import RagQA, build_index
+from rag_qa.errors import IndexCorrupt
 from rag_qa.segments import SEGMENTS_PER_TIER
 from rag_qa.store import IndexReader
 
@@ -125,7 +126,7 @@ def test_a_version_whose_segment_is_missing_is_reported(tmp_path):
     for path in segment.iterdir():
         os.unlink(path)
     segment.rmdir()
-    with pytest.raises(Exception, match="rag-qa build --full"):
+    with pytest.raises(IndexCorrupt, match="rag-qa build --full"):
         RagQA.load(index)
 
 
