@@ -13,6 +13,7 @@ from rag_qa.answer_types import DATE, NUMBER, PERSON, PLACE, asked_type, supplie
         ("كم عدد النقاط التي سجلها الفريق؟", NUMBER),
         ("How many points did the Panthers defense surrender?", NUMBER),
         ("متى بدأ التحقيق؟", DATE),
+        ("إلى متى استمر الطاعون؟", DATE),
         ("In which year was the university founded?", DATE),
         ("من قاد الجانب الأمريكي في الاجتماع؟", PERSON),
         ("Who led the US side?", PERSON),
@@ -36,3 +37,11 @@ def test_a_sentence_supplies_what_the_question_lacks():
     assert supplies(PERSON, "The delegation was led by Jake Sullivan.", "Who led the delegation?")
     assert not supplies(PERSON, "The delegation was led by the adviser.", "Who led the delegation?")
     assert not supplies(None, "Anything at all 2015.", "Why?")
+
+
+def test_number_words_carry_clitics_and_dates_may_be_centuries():
+    assert supplies(NUMBER, "وسجل المهاجم بأربعة أهداف.", "كم هدفا سجل المهاجم؟")  # bi- + arbaʿa
+    assert supplies(NUMBER, "قاد الفريق للمرة والعشرين.", "كم مرة قاد الفريق؟")  # wa- + al- + ʿishrīn
+    assert supplies(NUMBER, "يمثل الأمازون أكثر من نصف الغابات.", "ما نسبة الغابات؟")
+    assert not supplies(NUMBER, "وسجل المهاجم أهدافا كثيرة.", "كم هدفا سجل المهاجم؟")
+    assert supplies(DATE, "ظل الطاعون حتى القرن التاسع عشر.", "إلى متى استمر الطاعون؟")
