@@ -26,6 +26,7 @@ import numpy as np
 
 from benchmarks.bench import default_model
 from rag_qa import RagQA, build_index, retrieval
+from rag_qa.abstention import best_evidence
 from rag_qa.answering import EVIDENCE_LEXICAL_WEIGHT, answer_pool, coverage, distinct_passages, lexical_evidence
 from rag_qa.config import RETRIEVAL
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
@@ -51,6 +52,12 @@ def evidence(qa: RagQA, question: str) -> tuple[float, float, float]:
     lexical = max((coverage(query, p.terms) for p in pool), default=0.0)
     dense = max((p.candidate.dense or 0.0 for p in pool), default=0.0)
     return lexical, dense, max((lexical_evidence(query, p) for p in pool), default=0.0)
+
+
+def abstains(qa: RagQA, question: str, calibration: dict[str, Any], encode: Any) -> bool:
+    """Whether ``question`` gets "not found" under the index's calibrated thresholds (as RagQA.ask decides)."""
+    dense, lexical = best_evidence(qa._loaded.retriever, qa._loaded.reader, question, encode([question])[0])
+    return not (dense >= calibration["min_evidence"] or lexical >= calibration["min_lexical_evidence"])
 
 
 def main() -> None:
@@ -97,6 +104,11 @@ def main() -> None:
         retrieval.RETRIEVAL = RETRIEVAL
         positive = np.asarray([evidence(qa, item.question) for item in asked])
         negative = np.asarray([evidence(qa, question) for question in negatives])
+        calibration = qa.manifest.abstention or {}
+        calibrated = [
+            [abstains(qa, question, calibration, cached) for question in group]
+            for group in ([item.question for item in asked], negatives)
+        ]
     lines += [
         "",
         f"Abstention: 'not found' unless lexical evidence ≥ {RETRIEVAL.min_lexical_evidence} or dense "
@@ -137,6 +149,18 @@ def main() -> None:
         }
         report.setdefault("combined", []).append(row)
         lines.append(" | ".join(["", *map(str, row.values()), ""]).strip())
+    report["calibrated"] = {
+        **calibration,
+        "answerable": round(float(np.mean(calibrated[0])), 4),
+        "unanswerable": round(float(np.mean(calibrated[1])), 4),
+    }
+    lines += [
+        "",
+        f"Calibrated when the index was built (rag_qa/abstention.py, {calibration.get('background_questions')} "
+        f"background questions): dense evidence ≥ {calibration.get('min_evidence')} or lexical evidence ≥ "
+        f"{calibration.get('min_lexical_evidence')}; answerable abstain {report['calibrated']['answerable']}, "
+        f"unanswerable abstain {report['calibrated']['unanswerable']}.",
+    ]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "fusion.json").write_text(json.dumps(report, indent=2))

@@ -94,9 +94,12 @@ def compose(
     k: int,
     embedder: Embedder | None,
     warnings: Sequence[str] = (),
+    calibration: dict[str, Any] | None = None,
 ) -> Answer:
+    """The answer to ``query`` from the ranked ``candidates``; ``calibration``: the index's evidence
+    thresholds (abstention.calibrate), when it has them."""
     passages = distinct_passages(candidates, rows, k)
-    if not passages or not has_evidence(query, passages, embedder):
+    if not passages or not has_evidence(query, passages, embedder, calibration):
         return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
     chosen = choose_sentences(query, passages, embedder)
     # Passages quoted in the answer come first, in answer order, so [1] is the main evidence.
@@ -160,9 +163,19 @@ def answer_pool(passages: Sequence[_Passage]) -> list[int]:
     return pool
 
 
-def has_evidence(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> bool:
-    """Whether any passage an answer would draw on supports one; else the answer is "not found"."""
+def has_evidence(
+    query: Query, passages: Sequence[_Passage], embedder: Embedder | None, calibration: dict[str, Any] | None = None
+) -> bool:
+    """Whether any passage an answer would draw on supports one; else the answer is "not found".
+
+    With the question encoded and the index calibrated (abstention.py): evidence() or lexical_evidence()
+    reaching the index's thresholds. Encoded, for an index built before calibration: the model family's
+    threshold. Not encoded: lexical evidence alone.
+    """
     top = [passages[i] for i in answer_pool(passages)]
+    if calibration and embedder is not None and query.vector is not None:
+        dense, lexical = calibration["min_evidence"], calibration["min_lexical_evidence"]
+        return any(evidence(query, p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
     style = embedder.style if embedder is not None else None
     if style is not None and style.min_evidence is not None and query.vector is not None:
         return any(

@@ -33,9 +33,10 @@ class PromptStyle:
     query: str
     document: str
     min_similarity: float
-    # Calibrated on a dev set (benchmarks/fusion.py): a passage is evidence when its cosine plus
+    # Only for indexes built before each build calibrated its own thresholds (abstention.py).
+    # Fitted on a dev set (benchmarks/fusion.py): a passage is evidence when its cosine plus
     # EVIDENCE_LEXICAL_WEIGHT × its lexical coverage reaches this, or its cosine alone min_similarity (a
-    # paraphrase sharing no word). None: not calibrated for this family,
+    # paraphrase sharing no word). None: not fitted for this family,
     # so the looser rule applies (lexical coverage alone, or the cosine alone above min_similarity).
     min_evidence: float | None = None
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from . import __version__
+from .abstention import calibrate, still_valid
 from .answering import citations_for, compose
 from .chunking import Chunker, ChunkingPlan
 from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model, env_rerank
@@ -170,7 +171,9 @@ class _Build:
                 writer = self._open_writer()
                 writer.remove_documents(vanished)
                 writer.replace_source_files(self.files_read)
-                manifest = writer.commit(self._manifest_fields(time.perf_counter() - started, sources))
+                manifest = writer.commit(
+                    self._manifest_fields(time.perf_counter() - started, sources), calibrate=self._calibration
+                )
         except BaseException:
             if self._writer is not None:
                 self._writer.abort()
@@ -189,6 +192,15 @@ class _Build:
             index=str(self.index_dir),
             **self.counts,
         )
+
+    def _calibration(self, reader: IndexReader) -> dict[str, Any] | None:
+        """The evidence threshold of the new version (abstention.py); the previous one while it still holds."""
+        if self.embedder is None:
+            return None
+        previous = self.previous.abstention if self.previous else None
+        if still_valid(previous, self.embedder.name, reader.chunk_count):
+            return previous
+        return calibrate(reader, self.embedder)
 
     def _open_writer(self) -> IndexWriter:
         """The new version is started only once something changed (a no-change build writes nothing)."""
@@ -381,9 +393,11 @@ class RagQA:
         """
         loaded = self._loaded
         text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode, context)
-        answer = compose(
-            query, mode_used, candidates, rows, k, loaded.retriever.embedder, self._warnings(mode, mode_used)
-        )
+        embedder = loaded.retriever.embedder
+        calibration = loaded.reader.manifest.abstention
+        if not calibration or embedder is None or calibration.get("model") != embedder.name:
+            calibration = None
+        answer = compose(query, mode_used, candidates, rows, k, embedder, self._warnings(mode, mode_used), calibration)
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
     def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
@@ -447,6 +461,7 @@ class RagQA:
             "size_bytes": reader.size_bytes(),
             "segments": len(reader.segments),
             "deleted_chunks": sum(len(s.tombstones.chunks) for s in reader.segments),  # until their merge
+            "abstention": manifest.abstention,  # the evidence thresholds calibrated by the build (abstention.py)
             "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},
             "warnings": list(self.warnings),
         }

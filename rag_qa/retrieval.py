@@ -70,15 +70,17 @@ class Retriever:
             raise ValueError(f"mode must be one of hybrid, dense, lexical; got {requested!r}")
         return requested if requested in self.modes else "lexical"
 
-    def query(self, text: str, mode: str, context: str | None = None) -> Query:
+    def query(self, text: str, mode: str, context: str | None = None, vector: np.ndarray | None = None) -> Query:
         """Analyse a question. ``context`` (the previous question of a conversation) widens a follow-up
-        such as "and the Israeli side?" with weaker weight than the question's own words."""
+        such as "and the Israeli side?" with weaker weight than the question's own words. ``vector``: the
+        question already encoded (questions encoded in one batch)."""
         own = analyze(text)
         extra = [t for t in analyze(context) if t not in own] if context else []
         weights = {t: self.idf(t) for t in dict.fromkeys(own)}
         weights |= {t: CONTEXT_WEIGHT * self.idf(t) for t in dict.fromkeys(extra)}
-        vector = None
-        if mode != "lexical" and self.embedder is not None:
+        if mode == "lexical" or self.embedder is None:
+            vector = None
+        elif vector is None:
             vector = self.embedder.encode_queries([f"{context}\n{text}" if context else text])[0]
         return Query(text, tuple(own), weights, vector, tuple(extra), context)
 

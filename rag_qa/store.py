@@ -27,8 +27,8 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,7 @@ class Manifest:
     sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
     segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
     next_chunk_id: int = 1  # chunk ids are never reused
+    abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence threshold of this index
 
     @property
     def model_name(self) -> str | None:
@@ -109,6 +110,12 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} has missing or unknown fields. {REBUILD_HINT}") from None
         if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
             raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
+        thresholds = manifest.abstention
+        if thresholds is not None and not (
+            isinstance(thresholds, dict)
+            and all(isinstance(thresholds.get(k), (int, float)) for k in ("min_evidence", "min_lexical_evidence"))
+        ):
+            raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}")
         return manifest
 
 
@@ -223,9 +230,12 @@ class IndexWriter:
     def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
         self.new.add_vectors(ids, matrix)
 
-    def commit(self, manifest_fields: dict[str, Any]) -> Manifest:
+    def commit(
+        self, manifest_fields: dict[str, Any], calibrate: Callable[[IndexReader], dict[str, Any] | None] | None = None
+    ) -> Manifest:
         """Write the new segment, merge where the policy asks, then switch ``manifest.json`` to this
-        version atomically."""
+        version atomically. ``calibrate`` reads the finished version before the switch; what it returns
+        goes into the manifest as ``abstention``."""
         new = self.new.finish(self.ann_threshold)
         segments = [*self.previous]
         if new.chunks or new.documents:
@@ -267,6 +277,12 @@ class IndexWriter:
             next_chunk_id=self.next_id,
             **manifest_fields,
         )
+        if calibrate is not None:
+            staged = IndexReader(self.index_dir, manifest, self.dir)
+            try:
+                manifest = replace(manifest, abstention=calibrate(staged))
+            finally:
+                staged.close()
         (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         _fsync_tree(self.dir)
         final = self.index_dir / self.version
@@ -322,10 +338,11 @@ class IndexReader:
     """A loaded, read-only index version: its segments, their tombstones, and BM25 over all of them.
     Safe to share between threads."""
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, manifest: Manifest | None = None, folder: Path | None = None) -> None:
+        """The current version of ``index_dir``, or (for a build about to publish it) ``manifest`` in ``folder``."""
         self.index_dir = index_dir
-        self.manifest = read_current_manifest(index_dir)
-        self.dir = index_dir / self.manifest.version_dir
+        self.manifest = manifest or read_current_manifest(index_dir)
+        self.dir = folder or index_dir / self.manifest.version_dir
         if self.manifest.analyzer.get("version") != ANALYZER_VERSION:
             raise IndexCorrupt(f"The index at {index_dir} was built by another version of rag_qa. {REBUILD_HINT}")
         if not self.dir.is_dir():

@@ -104,10 +104,11 @@ def test_damaged_index_files_say_rebuild_with_full(tiny_model, seed_dir, tmp_pat
         RagQA.load(copy).ask(US_SIDE_AR)
     copy, version = _copy(index, tmp_path / "manifest")
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["mode"] = "quantum"
-    (copy / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(IndexCorrupt, match="--full"):
-        RagQA.load(copy)
+    for field, value in (("mode", "quantum"), ("abstention", {"min_evidence": "high"})):
+        damaged = {**manifest, field: value}
+        (copy / "manifest.json").write_text(json.dumps(damaged))
+        with pytest.raises(IndexCorrupt, match="--full"):
+            RagQA.load(copy)
     with pytest.raises(IndexMissing, match="rag-qa build"):
         RagQA.load(tmp_path / "missing")
 

@@ -1,0 +1,82 @@
+"""Each index with a model calibrates when to say "not found" on questions it cannot answer (abstention.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag_qa import RagQA, build_index
+from rag_qa import pipeline as pipeline_module
+from rag_qa.abstention import BACKGROUND_QUANTILE, BACKGROUND_QUESTIONS
+from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
+
+DATA = Path(__file__).parent / "data"
+US_SIDE_AR = "من قاد الجانب الأمريكي في الاجتماع؟"
+
+
+@pytest.fixture(scope="module")
+def minilm_index(minilm_path: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    index = tmp_path_factory.mktemp("calibrated") / "index"
+    build_index([DATA / "xquad_en_small.json"], index, model=minilm_path)
+    return index
+
+
+def test_the_calibrated_thresholds_turn_away_the_background_questions_as_ask_does(minilm_index):
+    qa = RagQA.load(minilm_index)
+    calibration = qa.manifest.abstention
+    assert calibration["model"] == qa.manifest.model_name and calibration["chunks"] == qa.manifest.chunks
+    assert 0.0 < calibration["min_evidence"] and 0.0 < calibration["min_lexical_evidence"] <= 1.0
+    # what the build measured is what a user asking those questions gets
+    answered = [q for q in BACKGROUND_QUESTIONS if qa.ask(q).found]
+    assert len(answered) / len(BACKGROUND_QUESTIONS) == pytest.approx(calibration["background_answered"], abs=1e-3)
+    assert len(answered) <= (1 - BACKGROUND_QUANTILE) * len(BACKGROUND_QUESTIONS)
+
+
+def test_held_out_questions_abstain_and_answerable_ones_do_not(minilm_index):
+    """tests/data/unanswerable.json shares no question with the background set the build calibrated on."""
+    qa = RagQA.load(minilm_index)
+    unanswerable = read_unanswerable(DATA / "unanswerable.json")
+    assert not set(unanswerable) & set(BACKGROUND_QUESTIONS)
+    abstained = sum(not qa.ask(q).found for q in unanswerable) / len(unanswerable)
+    corpus = DATA / "xquad_en_small.json"
+    asked = list(questions_of(corpus, gold_paragraphs(corpus)))[:60]
+    answered = sum(qa.ask(item.question).found for item in asked) / len(asked)
+    assert abstained >= 0.9 and answered >= 0.95
+
+
+def test_small_updates_keep_the_calibration_and_large_ones_redo_it(tiny_model, tmp_path, monkeypatch):
+    articles = json.loads((DATA / "saudinewsnet_hard_negatives.json").read_text(encoding="utf-8"))
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "archive.json").write_text(json.dumps(articles[:60], ensure_ascii=False), encoding="utf-8")
+    index = tmp_path / "index"
+    build_index([sources], index, model=tiny_model)
+    first = RagQA.load(index).manifest.abstention
+    assert first is not None and first["chunks"] > 0
+
+    calls = []
+    redone = {"min_evidence": 0.5, "min_lexical_evidence": 0.5, "redone": True}
+    monkeypatch.setattr(pipeline_module, "calibrate", lambda *a: calls.append(a) or redone)
+    (sources / "today.json").write_text(json.dumps(articles[60:61], ensure_ascii=False), encoding="utf-8")
+    build_index([sources], index, model=tiny_model)
+    assert RagQA.load(index).manifest.abstention == first and not calls  # one article in 60: kept
+
+    (sources / "week.json").write_text(json.dumps(articles[61:100], ensure_ascii=False), encoding="utf-8")
+    build_index([sources], index, model=tiny_model)
+    assert RagQA.load(index).manifest.abstention == redone and len(calls) == 1
+
+
+def test_lexical_indexes_and_indexes_built_before_calibration_keep_their_rules(
+    lexical_index, tiny_model, seed_dir, tmp_path
+):
+    assert RagQA.load(lexical_index).manifest.abstention is None
+    index = tmp_path / "index"
+    build_index([seed_dir], index, model=tiny_model)
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("abstention")  # as an index written by an earlier rag_qa
+    (index / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    qa = RagQA.load(index)
+    assert qa.manifest.abstention is None
+    assert qa.ask(US_SIDE_AR).found  # by the model family's fixed rule
