@@ -194,7 +194,7 @@ class _Build:
         )
 
     def _calibration(self, reader: IndexReader) -> dict[str, Any] | None:
-        """The evidence threshold of the new version (abstention.py); the previous one while it still holds."""
+        """The evidence thresholds of the new version (abstention.py); the previous ones while they still hold."""
         if self.embedder is None:
             return None
         previous = self.previous.abstention if self.previous else None

@@ -79,7 +79,7 @@ class Manifest:
     sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
     segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
     next_chunk_id: int = 1  # chunk ids are never reused
-    abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence threshold of this index
+    abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
 
     @property
     def model_name(self) -> str | None:
