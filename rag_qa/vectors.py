@@ -117,7 +117,8 @@ def calibrate_nprobe(
     held_ids, queries = ids[picked], vectors[picked]
     held = set(held_ids.tolist())
     k = min(10, len(vectors) - len(held))
-    _, nearest = exact.search(queries, min(k + 20, len(vectors)))
+    # up to len(held) of a query's nearest are held out themselves: enough rows to keep k others in each
+    _, nearest = exact.search(queries, min(k + len(held), len(vectors)))
     truth = np.asarray([[i for i in row if i not in held][:k] for row in nearest])
     ivf.remove_ids(held_ids)
     try:
