@@ -70,7 +70,7 @@ def still_valid(calibration: dict[str, Any] | None, model: str, chunks: int) -> 
     """Whether a previous version's calibration holds for an update to ``chunks`` live chunks: same model,
     and a corpus that changed by at most RECALIBRATE_AFTER (the percentile barely moves; asking the
     background questions again would cost seconds on every small update of an archive)."""
-    if not calibration or calibration.get("model") != model or "min_lexical_evidence" not in calibration:
+    if not calibration or calibration.get("model") != model:  # (Manifest.read checked its thresholds)
         return False
     before = int(calibration.get("chunks", 0))
     return before > 0 and abs(chunks - before) <= RECALIBRATE_AFTER * before
