@@ -66,11 +66,12 @@ def asked_type(question: str) -> str | None:
 
 
 def _bare(token: str) -> str:
-    """``token`` without its proclitics when what is left is a known word ("وأربعة" → "اربعه")."""
+    """``token`` without its proclitics ("وأربعة" → "اربعه"). At least three letters must remain, so that
+    "لست" ("I am not") is not read as "ست" (six)."""
     if token in _NUMBER_WORDS or token in _MONTHS:
         return token
     bare = _PROCLITIC.sub("", token, count=1)
-    return bare if len(bare) >= 2 else token
+    return bare if len(bare) >= 3 else token
 
 
 def supplies(kind: str | None, sentence: str, question: str) -> bool:

@@ -19,7 +19,7 @@ from .config import RETRIEVAL
 from .embedding import Embedder
 from .records import Answer, Citation
 from .retrieval import Candidate, Query
-from .textnorm import arabic_share, char_grams, words
+from .textnorm import STOPWORDS, arabic_share, char_grams, normalise, words
 from .textnorm import terms as analyze
 
 NOT_FOUND = "Not found in the indexed articles."
@@ -35,9 +35,13 @@ TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for (a number for
 EVIDENCE_LEXICAL_WEIGHT = 0.2  # λ of the calibrated evidence score (see embedding.PromptStyle.min_evidence)
 SECOND_SENTENCE_RATIO = 0.5  # a second sentence is quoted when it scores at least this share of the best
 MAX_ANSWER_SENTENCES = 2
-# A full stop after a lone letter is an initial ("م. ثيو كيرني", "Michael E. Mann"), not a sentence end,
-# unless a number comes before it ("عام 1990 م." closes a sentence with the era letter).
-_SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])(?<![^\d\s]\s[^\W\d_]\.)[\"'”»)]*\s+|\n+")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
+# A letter closed by a full stop, and the word before it: perhaps an initial ("جون سي. ميسنجر"); see _is_initial.
+_LETTER_BEFORE_STOP = re.compile(r"(\S+)\s+([^\W\d_]{1,5})\.$")
+_LATIN_LETTER_NAMES = frozenset(
+    normalise(name)
+    for name in "إيه بي سي دي إي إف جي إتش إيتش آي جيه جاي كيه إل إم إن أو كيو آر إس تي يو دبليو إكس واي زد".split()
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     start = 0
     for match in [*_SENTENCE_BREAK.finditer(text), None]:
+        if (
+            match is not None
+            and "\n" not in match.group(0)
+            and _is_initial(text[max(start, match.start() - 30) : match.start()], text[match.end() : match.end() + 30])
+        ):
+            continue
         end = match.start() if match else len(text)
         if match is not None and match.group(0).strip():  # closing quotes belong to the sentence
             end += len(match.group(0).rstrip())
@@ -67,6 +77,27 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             spans.append((left, start + len(piece.rstrip())))
         start = match.end() if match else len(text)
     return spans
+
+
+def _is_initial(before: str, after: str) -> bool:
+    """Whether the full stop ending ``before`` closes an initial rather than a sentence.
+
+    An initial is a lone letter ("م. ثيو كيرني", "Michael E. Mann") or a Latin letter's name spelled in
+    Arabic after a given name ("جون سي. ميسنجر", "رايموند إس. برادلي"; a spelled letter after a word with
+    the article names a thing: "لفرضية شينزل الواسعة اتش.", hypothesis H). Not when a number comes before
+    it ("عام 1990 م." closes a sentence with the era letter), nor when a function word follows ("قدمته
+    بي سكاي بي. وقد وافقت…").
+    """
+    found = _LETTER_BEFORE_STOP.search(before)
+    if found is None:
+        return False
+    previous, letter = normalise(found.group(1)).strip("\"'«(“"), normalise(found.group(2))
+    if not previous or previous[-1].isdigit():
+        return False
+    if len(letter) > 1 and (letter not in _LATIN_LETTER_NAMES or previous.startswith("ال")):
+        return False
+    following = words(after)
+    return not (following and following[0] in STOPWORDS)
 
 
 def coverage(query: Query, passage_terms: set[str] | frozenset[str], among: Iterable[str] | None = None) -> float:

@@ -44,4 +44,6 @@ def test_number_words_carry_clitics_and_dates_may_be_centuries():
     assert supplies(NUMBER, "قاد الفريق للمرة والعشرين.", "كم مرة قاد الفريق؟")  # wa- + al- + ʿishrīn
     assert supplies(NUMBER, "يمثل الأمازون أكثر من نصف الغابات.", "ما نسبة الغابات؟")
     assert not supplies(NUMBER, "وسجل المهاجم أهدافا كثيرة.", "كم هدفا سجل المهاجم؟")
+    assert supplies(NUMBER, "وفاز الفريق بستة أهداف.", "كم هدفا سجل الفريق؟")
+    assert not supplies(NUMBER, "قال المدرب: لست متأكدا من النتيجة.", "كم هدفا سجل الفريق؟")  # "I am not", not "six"
     assert supplies(DATE, "ظل الطاعون حتى القرن التاسع عشر.", "إلى متى استمر الطاعون؟")
