@@ -22,9 +22,9 @@ HYMN = (
         ("كتبها ميشيل إ. مان و رايموند إس. برادلي عام 1999. ثم نشرت.", 2),
         ("The graph by Michael E. Mann was cited. It was then redrawn.", 2),
         ("قال م. ثيو كيرني إن الحي قديم. وغادر.", 2),
-        # a number before the letter: the era letter closes the sentence
-        ("ولد عام 1990 م. ثم انتقل إلى القاهرة.", 2),
         ("بدأ رئيس البلدية و. هايدون بيرنز مشاريع جديدة. ثم غادر.", 2),
+        # a number before the letter: the era letter closes the sentence
+        ("ولد عام 1990 م. انتقل بعدها إلى القاهرة.", 2),
         # a spelled letter after a word with the article names a thing (hypothesis H): the sentence ends
         ("هذه حالات خاصة لفرضية شينزل الواسعة اتش. يقول تخمين بروكارد إن ذلك صحيح.", 2),
         # an acronym ends the sentence when a function word opens the next one
