@@ -27,9 +27,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Updates every source the index remembers (a new index: seeds/); never removes articles indexed from elsewhere.
 # Incremental: unchanged articles are skipped, so this is quick when index/ is up to date.
 build: install
-	$(PY) -m rag_qa build seeds --index $(INDEX)
+	$(PY) -m rag_qa build --index $(INDEX)
 
 run: build
 	$(PY) app.py --index $(INDEX) --host $(HOST) --port $(PORT)

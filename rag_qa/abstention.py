@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .answering import answer_pool, distinct_passages, evidence, lexical_evidence
+from .config import RETRIEVAL
 from .embedding import Embedder
 from .retrieval import Retriever
 from .store import IndexReader
@@ -76,17 +77,48 @@ def still_valid(calibration: dict[str, Any] | None, model: str, chunks: int) -> 
     return before > 0 and abs(chunks - before) <= RECALIBRATE_AFTER * before
 
 
-def best_evidence(retriever: Retriever, reader: IndexReader, question: str, vector: np.ndarray) -> tuple[float, float]:
-    """The (dense, lexical) evidence ``question`` would have if asked (hybrid mode, default k): the best
-    of each among the passages an answer would draw on; zeros when nothing is retrieved."""
-    query = retriever.query(question, "hybrid", vector=vector)
-    candidates = retriever.retrieve(query, "hybrid", n=3 * ANSWER_PASSAGES)
+def best_evidence(
+    retriever: Retriever, reader: IndexReader, question: str, vector: np.ndarray | None = None
+) -> tuple[float, float]:
+    """The (dense, lexical) evidence ``question`` would have if asked (hybrid mode with its ``vector``,
+    else lexical; default k): the best of each among the passages an answer would draw on; zeros when
+    nothing is retrieved."""
+    mode = "hybrid" if vector is not None else "lexical"
+    query = retriever.query(question, mode, vector=vector)
+    candidates = retriever.retrieve(query, mode, n=3 * ANSWER_PASSAGES)
     passages = distinct_passages(candidates, reader.chunk_rows([c.chunk_id for c in candidates]), ANSWER_PASSAGES)
     pool = [passages[i] for i in answer_pool(passages)]
     return (
-        max((evidence(query, p) for p in pool), default=0.0),
+        max((evidence(query, p) for p in pool), default=0.0) if vector is not None else 0.0,
         max((lexical_evidence(query, p) for p in pool), default=0.0),
     )
+
+
+def confident_level(reader: IndexReader) -> dict[str, Any]:
+    """The lexical evidence from which an answer counts as confident on this index, and what it was measured on.
+
+    Without a calibrated model, "not found" follows a fixed lexical rule (answering.has_evidence) that a
+    news archive passes easily: it shares words with almost any question. So each build also asks the
+    BACKGROUND_QUESTIONS lexically and sets the confident level where at most 10 % of them reach it
+    (never below the fixed rule); an answer under it is shown as weak evidence, for the reader to check.
+    """
+    retriever = Retriever(reader, None)
+    scores = np.array([best_evidence(retriever, reader, q)[1] for q in BACKGROUND_QUESTIONS])
+    level = max(RETRIEVAL.min_lexical_evidence, float(np.quantile(scores, BACKGROUND_QUANTILE)))
+    return {
+        "lexical_evidence": round(level, 4),
+        "background_questions": len(BACKGROUND_QUESTIONS),
+        "background_confident": round(float((scores >= round(level, 4)).mean()), 4),
+        "chunks": reader.chunk_count,
+    }
+
+
+def confidence_still_valid(level: dict[str, Any] | None, chunks: int) -> bool:
+    """A previous version's confident level holds while the live chunks change by at most RECALIBRATE_AFTER."""
+    if not level or not isinstance(level.get("lexical_evidence"), (int, float)):
+        return False
+    before = int(level.get("chunks", 0))
+    return before > 0 and abs(chunks - before) <= RECALIBRATE_AFTER * before
 
 
 # Disjoint from tests/data/unanswerable.json, which measures the result.

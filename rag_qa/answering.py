@@ -126,12 +126,15 @@ def compose(
     embedder: Embedder | None,
     warnings: Sequence[str] = (),
     calibration: dict[str, Any] | None = None,
+    confident_at: float | None = None,
 ) -> Answer:
     """The answer to ``query`` from the ranked ``candidates``; ``calibration``: the index's evidence
-    thresholds (abstention.calibrate), when it has them."""
+    thresholds (abstention.calibrate), when it has them; ``confident_at``: the index's confident level of
+    lexical evidence (abstention.confident_level), below which an answer without them is "weak"."""
     passages = distinct_passages(candidates, rows, k)
     if not passages or not has_evidence(query, passages, embedder, calibration):
         return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
+    confidence = answer_confidence(query, passages, embedder, calibration, confident_at)
     chosen = choose_sentences(query, passages, embedder)
     # Passages quoted in the answer come first, in answer order, so [1] is the main evidence.
     used = list(dict.fromkeys(s.passage for s in chosen))
@@ -142,7 +145,27 @@ def compose(
         highlights.setdefault(s.passage, []).append((s.start, s.end))
     citations = tuple(_citation(number[p], passages[p], tuple(highlights.get(p, ()))) for p in order)
     text = " ".join(f"{s.text} [{number[s.passage]}]" for s in chosen)
-    return Answer(query.text, text, mode, citations, found=True, warnings=tuple(warnings))
+    return Answer(query.text, text, mode, citations, found=True, warnings=tuple(warnings), confidence=confidence)
+
+
+def answer_confidence(
+    query: Query,
+    passages: Sequence[_Passage],
+    embedder: Embedder | None,
+    calibration: dict[str, Any] | None,
+    confident_at: float | None,
+) -> str | None:
+    """"confident" or "weak" for an answer that passed has_evidence; None when the index has no level.
+
+    The calibrated thresholds of a model (abstention.calibrate) already stand for this index's confident
+    level. Without them, an answer is confident when a passage it draws on reaches the index's confident
+    lexical evidence, which at most 10 % of off-topic background questions reach."""
+    if calibration and embedder is not None and query.vector is not None:
+        return "confident"
+    if confident_at is None:
+        return None
+    best = max(lexical_evidence(query, passages[i]) for i in answer_pool(passages))
+    return "confident" if best >= confident_at else "weak"
 
 
 def citations_for(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[Citation]:
@@ -320,4 +343,5 @@ def _citation(n: int, passage: _Passage, highlights: tuple[tuple[int, int], ...]
         score=passage.candidate.score,
         chunk_id=row["id"],
         highlights=highlights,
+        date=row.get("date"),
     )

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import ANN, DEFAULT_MODEL, env_index
+from .config import ANN, DEFAULT_MODEL, RETRIEVAL, env_index
+from .display import WEAK_EVIDENCE, plural, snippet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,7 +84,12 @@ def cli(verbose: bool) -> None:
 @click.argument("sources", nargs=-1, type=click.Path())
 @index_option
 @_model_option(f"Embedding model, hub name or local folder; 'none' = lexical only (default {DEFAULT_MODEL}).")
-@click.option("--full", is_flag=True, help="Rebuild from scratch instead of updating incrementally.")
+@click.option("--full", is_flag=True, help="Re-read and re-encode every source from scratch instead of updating.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also remove the articles of remembered sources not named here (with no SOURCE: of those that are gone).",
+)
 @click.option(
     "--ann-threshold",
     type=click.IntRange(0),
@@ -93,32 +99,68 @@ def cli(verbose: bool) -> None:
 @json_option
 @friendly_errors
 def build(
-    sources: tuple[str, ...], index_dir: str, model: str | None, full: bool, ann_threshold: int | None, as_json: bool
+    sources: tuple[str, ...],
+    index_dir: str,
+    model: str | None,
+    full: bool,
+    prune: bool,
+    ann_threshold: int | None,
+    as_json: bool,
 ) -> None:
-    """Build or update the index from SOURCES (files or folders; default seeds/)."""
+    """Build or update the index from SOURCES (files or folders).
+
+    The index remembers its sources. With no SOURCE, every remembered source is updated (a new index
+    starts from seeds/). With SOURCE, those are added or updated and the articles of the other sources
+    are kept. Articles are removed only when their file vanished from a source this build read, with
+    --prune, or with `rag-qa remove SOURCE`. A SOURCE that does not exist is an error and changes nothing.
+    """
     from .pipeline import build_index
 
     summary = build_index(
-        sources or ("seeds",),
+        sources,
         index_dir,
         model=model,
         full=full,
+        prune=prune,
         show_progress=sys.stderr.isatty(),
         ann_threshold=ann_threshold,
     )
+    _report_build(summary, as_json)
+
+
+@cli.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
+@index_option
+@json_option
+@friendly_errors
+def remove(sources: tuple[str, ...], index_dir: str, as_json: bool) -> None:
+    """Remove the articles of SOURCES (remembered sources, see `rag-qa info`) and forget them."""
+    from .pipeline import remove_sources
+
+    _report_build(remove_sources(sources, index_dir), as_json)
+
+
+def _report_build(summary: Any, as_json: bool) -> None:
     if as_json:
         _emit(summary.to_dict())
+        return
+    if summary.lexical_only_reason:
+        mode = "LEXICAL-ONLY: the default model is unavailable"
+    elif summary.mode == "lexical":
+        mode = "lexical-only, as asked"
     else:
-        mode = "LEXICAL-ONLY: the default model is unavailable" if summary.lexical_only_reason else summary.mode
-        click.echo(
-            f"{summary.documents} documents, {summary.chunks} chunks in {summary.index} ({mode}, "
-            f"model {summary.model or 'none'}): {summary.added} added, {summary.updated} updated, "
-            f"{summary.removed} removed, {summary.skipped} unchanged, {summary.errors} errors, {summary.seconds:.1f} s"
-        )
-        for problem in summary.problems[:10]:
-            click.echo(f"  skipped {problem}", err=True)
-        if len(summary.problems) > 10:
-            click.echo(f"  … and {len(summary.problems) - 10} more skipped (see --json)", err=True)
+        mode = f"{summary.mode}, model {summary.model}"
+    kept = f", {summary.kept:,} kept from sources not read" if summary.kept else ""
+    click.echo(
+        f"{plural(summary.documents, 'article')}, {plural(summary.chunks, 'passage')} in {summary.index} ({mode}): "
+        f"{summary.added:,} added, {summary.updated:,} updated, {summary.removed:,} removed, "
+        f"{summary.skipped:,} unchanged{kept}, {plural(summary.errors, 'error')}, {summary.seconds:.1f} s"
+    )
+    click.echo(f"Sources: {', '.join(summary.sources) or 'none'}")
+    for problem in summary.problems[:10]:
+        click.echo(f"  skipped {problem}", err=True)
+    if len(summary.problems) > 10:
+        click.echo(f"  … and {len(summary.problems) - 10} more skipped (see --json)", err=True)
 
 
 @cli.command()
@@ -133,10 +175,18 @@ def build(
 )
 @_model_option("Must match the model the index was built with (env RAG_QA_MODEL); 'none' forces lexical.")
 @rerank_option
+@click.option("--all", "show_all", is_flag=True, help="Also print the passages the answer does not quote.")
 @json_option
 @friendly_errors
 def ask(
-    question: str, index_dir: str, k: int, mode: str | None, model: str | None, rerank: str | None, as_json: bool
+    question: str,
+    index_dir: str,
+    k: int,
+    mode: str | None,
+    model: str | None,
+    rerank: str | None,
+    show_all: bool,
+    as_json: bool,
 ) -> None:
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .pipeline import RagQA
@@ -145,10 +195,18 @@ def ask(
     if as_json:
         _emit(answer.to_dict())
         return
+    if answer.confidence == "weak":
+        click.secho(WEAK_EVIDENCE, fg="yellow")
     click.echo(answer.text)
-    for c in answer.citations:
-        click.echo(f"\n[{c.n}] {c.title} — {c.source} (chars {c.start}-{c.end}, score {c.score:.3f})")
-        click.echo(f"    {c.text}")
+    quoted = [c for c in answer.citations if c.highlights]
+    for c in answer.citations if show_all else quoted:
+        click.echo(f"\n[{c.n}] {c.title}")
+        details = [c.source, f"chars {c.start}-{c.end}", *([c.date] if c.date else []), f"score {c.score:.3f}"]
+        click.echo(f"    {' · '.join(details)}")
+        click.echo(f"    {snippet(c)}")
+    hidden = len(answer.citations) - len(quoted)
+    if hidden and not show_all:
+        click.echo(f"\n({plural(hidden, 'more passage')} retrieved but not quoted: --all shows them)", err=True)
     click.echo(f"\n(mode: {answer.mode})", err=True)
     for warning in answer.warnings:
         click.secho(f"WARNING: {warning}", fg="yellow", err=True)
@@ -219,14 +277,52 @@ def info(index_dir: str, as_json: bool) -> None:
     if as_json:
         _emit(details)
         return
-    for key, value in details.items():
-        click.echo(f"{key:>20}  {value}")
+    for label, value in info_lines(details):
+        click.echo(f"{label:<12}{value}")
+
+
+def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """``rag-qa info`` as labelled, readable lines (the JSON keeps the raw values)."""
+    built = details["built_at"].replace("T", " ")[:16]
+    lines = [
+        ("Index", f"{details['index']} (version {details['version']}, built {built} in {details['build_seconds']} s)"),
+        ("Articles", f"{details['documents']:,} in {plural(details['chunks'], 'passage')}"),
+    ]
+    for i, source in enumerate(details["sources"] or [{"path": "none", "articles": 0, "exists": True}]):
+        gone = "" if source["exists"] else " (missing on disk: kept; `rag-qa remove` drops it)"
+        lines.append(("Sources" if i == 0 else "", f"{source['path']}: {plural(source['articles'], 'article')}{gone}"))
+    if details["lexical_only_reason"]:
+        model = f"none: LEXICAL-ONLY, the default model is unavailable ({details['lexical_only_reason']})"
+    else:
+        model = details["model"] or "none: lexical-only, as asked"
+    lines += [("Model", model), ("Modes", ", ".join(details["modes"]))]
+    chunking = details["chunking"]
+    unit = "model tokens" if chunking.get("unit") == "tokens" else "characters"
+    lines.append(("Chunking", f"{chunking.get('size'):,} {unit}, overlap {chunking.get('overlap'):,}"))
+    thresholds = details["abstention"]
+    if thresholds:
+        lines.append((
+            "Not found",
+            f"below dense evidence {thresholds['min_evidence']} and lexical evidence "
+            f"{thresholds['min_lexical_evidence']} (calibrated on {thresholds.get('background_questions')} "
+            "background questions)",
+        ))  # fmt: skip
+    else:
+        lines.append(("Not found", f"below lexical evidence {RETRIEVAL.min_lexical_evidence} (fixed rule)"))
+    deleted = details["deleted_chunks"]
+    storage = f"{details['size_bytes'] / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
+    if deleted:
+        storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
+    lines.append(("Size", storage))
+    lines += [("Warning", warning) for warning in details["warnings"]]
+    return lines
 
 
 @cli.command()
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 exposes it).")
-@click.option("--port", default=7860, show_default=True, type=int)
+@click.option("--port", envvar="RAG_QA_PORT", default=7860, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to serve on (env RAG_QA_PORT).")
 @click.option("--auth", envvar="RAG_QA_AUTH", default=None, metavar="USER:PASSWORD", help="Require a login.")
 @rerank_option
 @friendly_errors

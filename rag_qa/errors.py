@@ -27,3 +27,7 @@ class BuildLocked(RagQAError):
 
 class BadQuestion(RagQAError):
     """The question is empty or unusable."""
+
+
+class SourceMissing(RagQAError):
+    """A source to index or remove does not exist (or is not one of the index's sources)."""

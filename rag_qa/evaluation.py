@@ -108,7 +108,10 @@ def evaluate(
         report = score_answers(qa, _progress(asked, show_progress), max(k, 10), mode)
         if negatives:
             report["unanswerable_n"] = len(negatives)
-            report["unanswerable_abstained"] = round(sum(not qa.ask(q).found for q in negatives) / len(negatives), 4)
+            replies = [qa.ask(q) for q in negatives]
+            report["unanswerable_abstained"] = round(sum(not a.found for a in replies) / len(negatives), 4)
+            # answered anyway, but labelled weak evidence: what a reader is warned about
+            report["unanswerable_weak"] = round(sum(a.confidence == "weak" for a in replies) / len(negatives), 4)
         curves = {m: recall_curve(qa, asked, m) for m in qa.modes} if out else {}
     report |= {
         "model": summary.model,
@@ -128,7 +131,7 @@ def score_answers(qa: RagQA, asked: Iterable[GoldQuestion], depth: int, mode: st
     hits = {1: 0, 5: 0, 10: 0}
     reciprocal_ranks: list[float] = []
     latencies: list[float] = []
-    in_citations = answer_hits = abstained = 0
+    in_citations = answer_hits = abstained = weak = 0
     modes = set()
     for item in asked:
         started = time.perf_counter()
@@ -144,6 +147,7 @@ def score_answers(qa: RagQA, asked: Iterable[GoldQuestion], depth: int, mode: st
         in_citations += any(a in top for a in gold_answers)
         answer_hits += answer.found and any(a in normalised(answer.text) for a in gold_answers)
         abstained += not answer.found
+        weak += answer.confidence == "weak"
     n = len(latencies)
     return {
         "n": n,
@@ -155,6 +159,7 @@ def score_answers(qa: RagQA, asked: Iterable[GoldQuestion], depth: int, mode: st
         "answer_in_citations@5": round(in_citations / n, 4),
         "answer_hit": round(answer_hits / n, 4),
         "abstained": round(abstained / n, 4),
+        "weak": round(weak / n, 4),  # answered, labelled weak evidence
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 2),
         "latency_ms_p95": round(float(np.percentile(latencies, 95)), 2),
     }

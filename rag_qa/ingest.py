@@ -8,6 +8,7 @@ of these. A bad file never stops the others: it becomes a ``Problem`` and ingest
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import re
@@ -203,7 +204,8 @@ def clean_text(text: str) -> str:
 def make_article(key: str, title: str, text: str, source: str, date: str | None = None) -> Article | None:
     """An Article with a stable id (from ``key``) and a content hash; None when nothing is left after cleaning."""
     body = clean_text(text)
-    title = _SPACES.sub(" ", _CONTROL.sub("", title or "")).strip()[:MAX_TITLE_CHARS]
+    # scraped titles carry HTML entities ("&#8220;نايف البكري&#8221;")
+    title = _SPACES.sub(" ", _CONTROL.sub("", html.unescape(title or ""))).strip()[:MAX_TITLE_CHARS]
     if not body:
         return None
     if not title:
@@ -258,10 +260,30 @@ def _html_article(name: str, data: bytes) -> Article:
     body = soup.find("article") or soup.body or soup
     for block in body.find_all(_HTML_BLOCKS):
         block.insert_after("\n")
-    article = make_article(name, title, body.get_text(), name)
+    article = make_article(name, title, body.get_text(), name, _html_date(soup))
     if article is None:
         raise SkipFile("no text in the HTML after removing scripts and markup")
     return article
+
+
+_HTML_DATE_META = (
+    {"property": "article:published_time"},
+    {"property": "og:published_time"},
+    {"itemprop": "datePublished"},
+    {"name": "pubdate"},
+    {"name": "date"},
+    {"name": "dc.date"},
+)
+
+
+def _html_date(soup: Any) -> str | None:
+    """The publication date a news page declares (its metadata, else the first <time datetime>)."""
+    for attrs in _HTML_DATE_META:
+        meta = soup.find("meta", attrs=attrs)
+        if meta is not None and meta.get("content"):
+            return str(meta["content"]).strip()[:40]
+    time_tag = soup.find("time", attrs={"datetime": True})
+    return str(time_tag["datetime"]).strip()[:40] if time_tag is not None else None
 
 
 def _json_articles(name: str, text: str) -> Iterator[Article | Problem]:

@@ -16,16 +16,25 @@ from typing import Any, TypeVar
 import numpy as np
 
 from . import __version__
-from .abstention import calibrate, still_valid
+from .abstention import calibrate, confidence_still_valid, confident_level, still_valid
 from .answering import citations_for, compose
 from .chunking import Chunker, ChunkingPlan
 from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model, env_rerank
 from .embedding import Embedder, is_default, load_embedder
-from .errors import BadQuestion, BuildLocked, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
-from .ingest import display_name, iter_articles
+from .errors import (
+    BadQuestion,
+    BuildLocked,
+    IndexCorrupt,
+    IndexMissing,
+    ModelMismatch,
+    ModelUnavailable,
+    SourceMissing,
+)
+from .ingest import iter_articles
 from .records import Answer, Article, BuildSummary, Citation, Problem, SourceFile
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
+from .sources import SourcePlan, covers, plan_sources
 from .store import (
     IndexReader,
     IndexWriter,
@@ -46,50 +55,123 @@ T = TypeVar("T")
 
 
 def build_index(
-    sources: Iterable[str | Path] = ("seeds",),
+    sources: Iterable[str | Path] | None = None,
     index_dir: str | Path | None = None,
     model: str | None = None,
     full: bool = False,
     show_progress: bool = False,
     ann_threshold: int | None = None,
+    prune: bool = False,
+    keep_model: bool = False,
+    on_progress: Callable[[int], None] | None = None,
 ) -> BuildSummary:
     """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
 
-    Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, vanished
-    ones removed. ``model`` (else RAG_QA_MODEL, else the default) names the embedding model; ``"none"``
-    builds a lexical-only index. If the default model cannot be loaded the build goes on lexical-only
-    and says so in ``warnings``; a model named explicitly that cannot be loaded raises ModelUnavailable.
-    Beyond ``ann_threshold`` chunks (default 100,000) the dense index becomes approximate (FAISS IVF).
+    The index remembers its sources (sources.py): with none named, every remembered source is updated
+    (a new index: ``seeds/``); with some, those are added or updated and the other sources' articles
+    kept. A source that does not exist raises SourceMissing and changes nothing. ``prune`` drops the
+    remembered sources not named (with none named: those that no longer exist).
+
+    Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, articles
+    whose file vanished from a source read here removed. ``model`` (else RAG_QA_MODEL, else the
+    default) names the embedding model; ``"none"`` builds a lexical-only index. If the default model
+    cannot be loaded the build goes on lexical-only and says so in ``warnings``; a model named
+    explicitly that cannot be loaded raises ModelUnavailable. ``keep_model``: update with the index's
+    own model and mode (an upload: a lexical-only index stays lexical-only). ``on_progress`` is called
+    with the number of articles handled so far. Beyond ``ann_threshold`` chunks (default 100,000) the
+    dense index becomes approximate (FAISS IVF).
     """
+    return _locked_build(
+        index_dir, model, [str(s) for s in sources or ()], (), full, show_progress, ann_threshold, prune, keep_model,
+        on_progress,
+    )  # fmt: skip
+
+
+def remove_sources(sources: Iterable[str | Path], index_dir: str | Path | None = None) -> BuildSummary:
+    """Remove the articles of remembered ``sources`` from the index and forget them (``rag-qa remove``)."""
+    forget = [str(s) for s in sources]
+    if not forget:
+        raise SourceMissing("Name the source to remove (see `rag-qa info` for the index's sources).")
+    return _locked_build(index_dir, None, [], forget, False, False, None, False, True, None)
+
+
+def _locked_build(
+    index_dir: str | Path | None,
+    model: str | None,
+    named_sources: list[str],
+    forget: Sequence[str],
+    full: bool,
+    show_progress: bool,
+    ann_threshold: int | None,
+    prune: bool,
+    keep_model: bool,
+    on_progress: Callable[[int], None] | None,
+) -> BuildSummary:
     started = time.perf_counter()
     index_dir = Path(index_dir or env_index())
-    named = model or env_model()
-    requested = named or DEFAULT_MODEL
+    on_disk = _current_manifest(index_dir)
+    named: str | None
+    if keep_model and on_disk is not None:
+        named, requested = on_disk.model_name or NO_MODEL, on_disk.model_requested
+    else:
+        named = model or env_model()
+        requested = named or DEFAULT_MODEL
+    # before anything is written: a typo in a source is an error that leaves the index as it is
+    remembered = on_disk.sources if on_disk else []
+    plan_sources(named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir)
+    if forget and on_disk is None:
+        raise IndexMissing(f"No index at {index_dir}: nothing to remove.")
     index_dir.mkdir(parents=True, exist_ok=True)
 
     from filelock import FileLock, Timeout
 
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
-            build = _Build(index_dir, requested, explicit=named is not None, full=full, ann_threshold=ann_threshold)
-            return build.run([str(source) for source in sources], show_progress, started)
+            build = _Build(
+                index_dir, requested, explicit=named is not None, full=full, ann_threshold=ann_threshold,
+                keep_model=keep_model and on_disk is not None, model=named,
+            )  # fmt: skip
+            plan = plan_sources(
+                named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir,
+                from_scratch=build.previous is None and on_disk is not None,
+            )  # fmt: skip
+            return build.run(plan, show_progress, started, on_progress)
     except Timeout:
         raise BuildLocked(f"Another build is running on {index_dir}; wait for it to finish and try again.") from None
 
 
+def _current_manifest(index_dir: Path) -> Manifest | None:
+    try:
+        return read_current_manifest(index_dir)
+    except (IndexMissing, IndexCorrupt):
+        return None
+
+
 class _Build:
     def __init__(
-        self, index_dir: Path, requested: str, explicit: bool, full: bool, ann_threshold: int | None = None
+        self,
+        index_dir: Path,
+        requested: str,
+        explicit: bool,
+        full: bool,
+        ann_threshold: int | None = None,
+        keep_model: bool = False,
+        model: str | None = None,
     ) -> None:
         self.index_dir = index_dir
         self.ann_threshold = ann_threshold
         self.requested = requested
         self.warnings: list[str] = []
         remove_stale_versions(index_dir, BUILD.keep_versions)
-        self.embedder, self.fallback_reason = self._load_model(requested, explicit)
+        if keep_model:  # the index's own model, and its record of why it is lexical-only (if it is)
+            on_disk = read_current_manifest(index_dir)
+            self.embedder = self._load_model(model or NO_MODEL, explicit=True)[0]
+            self.fallback_reason = on_disk.fallback_reason
+        else:
+            self.embedder, self.fallback_reason = self._load_model(model or requested, explicit)
         self.previous = None if full else self._previous_manifest()
         self.chunker = self._chunker()
-        self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0)
+        self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0, kept=0)
         self.problems: list[str] = []
         self._file_docs: list[str] = []  # articles of the file being read, and its problems
         self._file_problems: list[Problem] = []
@@ -150,35 +232,44 @@ class _Build:
         length = self.embedder.count_tokens if plan.unit == "tokens" and self.embedder else len
         return Chunker(plan, length)
 
-    def run(self, sources: list[str], show_progress: bool, started: float) -> BuildSummary:
+    def run(
+        self, plan: SourcePlan, show_progress: bool, started: float, on_progress: Callable[[int], None] | None = None
+    ) -> BuildSummary:
         known, files = read_build_state(self.index_dir, self.previous)
-        seen: set[str] = set()
-        self.files_read: list[TrackedFile] = []
+        seen = self._carry_unread(plan, known, files)
+        for warning in plan.warnings:
+            self._warn(warning)
         self._writer: IndexWriter | None = None
+        handled = 0
         try:
-            items = iter_articles(sources, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
+            items = iter_articles(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
             if show_progress:
                 from tqdm import tqdm
 
                 items = tqdm(items, desc="indexing", unit=" files and articles", file=sys.stderr, mininterval=0.5)
             for batch in _batched(items, BUILD.documents_per_batch):
                 self._add_batch(batch, known, files, seen)
+                handled += sum(isinstance(item, Article) for item in batch)
+                if on_progress is not None:
+                    on_progress(handled)
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)
-            if self.previous is not None and self._writer is None and not vanished:
+            unchanged = self.previous is not None and list(plan.remembered) == list(self.previous.sources)
+            if unchanged and self._writer is None and not vanished:
                 manifest = self.previous  # nothing changed: the current version stays as it is
             else:
                 writer = self._open_writer()
                 writer.remove_documents(vanished)
                 writer.replace_source_files(self.files_read)
                 manifest = writer.commit(
-                    self._manifest_fields(time.perf_counter() - started, sources), calibrate=self._calibration
+                    self._manifest_fields(time.perf_counter() - started, plan.remembered), calibrate=self._calibration
                 )
         except BaseException:
             if self._writer is not None:
                 self._writer.abort()
             raise
         remove_stale_versions(self.index_dir, BUILD.keep_versions)
+        assert manifest is not None
         return BuildSummary(
             documents=manifest.documents,
             chunks=manifest.chunks,
@@ -186,21 +277,45 @@ class _Build:
             mode=manifest.mode,
             model=manifest.model_name,
             seconds=round(time.perf_counter() - started, 3),
-            lexical_only_reason=manifest.fallback_reason,
+            lexical_only_reason=self.fallback_reason or manifest.fallback_reason,
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
             index=str(self.index_dir),
+            sources=tuple(manifest.sources),
             **self.counts,
         )
 
-    def _calibration(self, reader: IndexReader) -> dict[str, Any] | None:
-        """The evidence thresholds of the new version (abstention.py); the previous ones while they still hold."""
+    def _carry_unread(self, plan: SourcePlan, known: dict[str, str], files: dict[str, TrackedFile]) -> set[str]:
+        """The articles this build keeps without reading: those of remembered sources it does not read.
+
+        Files of forgotten sources are dropped (their articles are removed); an article no tracked file
+        accounts for stays unless this build reads every source that remains."""
+        self.files_read: list[TrackedFile] = []
+        carried: set[str] = set()
+        tracked: set[str] = set()
+        for name, entry in files.items():
+            tracked.update(entry[1])
+            if plan.reads(name) or plan.forgets(name):
+                continue
+            self.files_read.append(entry)
+            carried.update(entry[1])
+        if plan.kept:
+            carried |= set(known) - tracked
+        self.counts["kept"] = len(carried & set(known))
+        return carried
+
+    def _calibration(self, reader: IndexReader) -> dict[str, Any]:
+        """The evidence thresholds and confident level of the new version (abstention.py); the previous
+        ones while they still hold."""
+        level = self.previous.confidence if self.previous else None
+        if not confidence_still_valid(level, reader.chunk_count):
+            level = confident_level(reader)
         if self.embedder is None:
-            return None
+            return {"abstention": None, "confidence": level}
         previous = self.previous.abstention if self.previous else None
         if still_valid(previous, self.embedder.name, reader.chunk_count):
-            return previous
-        return calibrate(reader, self.embedder)
+            return {"abstention": previous, "confidence": level}
+        return {"abstention": calibrate(reader, self.embedder), "confidence": level}
 
     def _open_writer(self) -> IndexWriter:
         """The new version is started only once something changed (a no-change build writes nothing)."""
@@ -272,7 +387,7 @@ class _Build:
             self.files_read.append((file, self._file_docs, [str(p) for p in self._file_problems]))
         self._file_docs, self._file_problems = [], []
 
-    def _manifest_fields(self, seconds: float, sources: list[str]) -> dict[str, Any]:
+    def _manifest_fields(self, seconds: float, sources: Sequence[str]) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}
         if self.embedder is not None:
             import faiss
@@ -290,7 +405,7 @@ class _Build:
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,
-            sources=[display_name(Path(s)) for s in sources],
+            sources=list(sources),
         )
 
 
@@ -397,7 +512,11 @@ class RagQA:
         calibration = loaded.reader.manifest.abstention
         if not calibration or embedder is None or calibration.get("model") != embedder.name:
             calibration = None
-        answer = compose(query, mode_used, candidates, rows, k, embedder, self._warnings(mode, mode_used), calibration)
+        level = loaded.reader.manifest.confidence
+        answer = compose(
+            query, mode_used, candidates, rows, k, embedder, self._warnings(mode, mode_used), calibration,
+            confident_at=level["lexical_evidence"] if level else None,
+        )  # fmt: skip
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
     def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
@@ -447,11 +566,21 @@ class RagQA:
     def info(self) -> dict[str, Any]:
         reader = self._loaded.reader
         manifest = reader.manifest
+        per_file = reader.articles_per_file()
+        sources = [
+            {
+                "path": source,
+                "articles": sum(n for name, n in per_file.items() if covers(source, name)),
+                "exists": Path(source).exists(),
+            }
+            for source in manifest.sources
+        ]
         return {
             "index": str(reader.index_dir),
             "version": manifest.version_dir,
             "documents": manifest.documents,
             "chunks": manifest.chunks,
+            "sources": sources,
             "model": manifest.model_name,
             "mode": self.modes[0],
             "modes": list(self.modes),

@@ -66,10 +66,14 @@ class Citation:
     score: float
     chunk_id: int = field(default=-1, repr=False, compare=False)
     highlights: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # quoted sentences, in ``text``
+    date: str | None = field(default=None, compare=False)  # the article's date, when its source gives one
 
     def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("chunk_id", "highlights")}
+        hidden = ("chunk_id", "highlights", "date")
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         out["score"] = round(float(self.score), 6)
+        if self.date:
+            out["date"] = self.date
         if self.highlights:
             out["highlights"] = [list(span) for span in self.highlights]
         return out
@@ -84,6 +88,7 @@ class Answer:
     found: bool = True
     warnings: tuple[str, ...] = ()
     reranker: str | None = None  # the cross-encoder that ordered the passages, if any
+    confidence: str | None = None  # "confident", "weak" (evidence below the index's confident level), None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +96,7 @@ class Answer:
             "answer": self.text,
             "mode": self.mode,
             "found": self.found,
+            "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
             "reranker": self.reranker,
             "warnings": list(self.warnings),
@@ -112,15 +118,18 @@ class BuildSummary(Mapping[str, Any]):
     model: str | None
     seconds: float
     duplicates: int = 0
+    kept: int = 0  # articles of remembered sources this build did not read, kept as they were
     lexical_only_reason: str | None = None  # set when the default model could not be loaded
     problems: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     index: str = ""
+    sources: tuple[str, ...] = ()  # the sources the index now remembers
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["problems"] = list(self.problems)
         out["warnings"] = list(self.warnings)
+        out["sources"] = list(self.sources)
         return out
 
     def __getitem__(self, key: str) -> Any:

@@ -80,6 +80,7 @@ class Manifest:
     segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
     next_chunk_id: int = 1  # chunk ids are never reused
     abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
+    confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
 
     @property
     def model_name(self) -> str | None:
@@ -231,11 +232,11 @@ class IndexWriter:
         self.new.add_vectors(ids, matrix)
 
     def commit(
-        self, manifest_fields: dict[str, Any], calibrate: Callable[[IndexReader], dict[str, Any] | None] | None = None
+        self, manifest_fields: dict[str, Any], calibrate: Callable[[IndexReader], dict[str, Any]] | None = None
     ) -> Manifest:
         """Write the new segment, merge where the policy asks, then switch ``manifest.json`` to this
-        version atomically. ``calibrate`` reads the finished version before the switch; what it returns
-        goes into the manifest as ``abstention``."""
+        version atomically. ``calibrate`` reads the finished version before the switch; the manifest
+        fields it returns (``abstention``, ``confidence``) go into the manifest."""
         new = self.new.finish(self.ann_threshold)
         segments = [*self.previous]
         if new.chunks or new.documents:
@@ -280,7 +281,7 @@ class IndexWriter:
         if calibrate is not None:
             staged = IndexReader(self.index_dir, manifest, self.dir)
             try:
-                manifest = replace(manifest, abstention=calibrate(staged))
+                manifest = replace(manifest, **calibrate(staged))
             finally:
                 staged.close()
         (self.dir / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
@@ -402,11 +403,11 @@ class IndexReader:
                 yield segment, [int(i) for i in mine]
 
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source")
+        keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source", "date")
         rows: dict[int, dict[str, Any]] = {}
         for segment, ids in self._by_segment(chunk_ids):
             query = (
-                'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source '
+                'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source, d.date '
                 f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({','.join('?' * len(ids))})"
             )
             with self._lock:
@@ -432,6 +433,14 @@ class IndexReader:
             if row:
                 return str(row[0])
         return None
+
+    def articles_per_file(self) -> dict[str, int]:
+        """Each source file of this version (sources.json) and how many articles it gave."""
+        try:
+            listed = json.loads((self.dir / SOURCES).read_text(encoding="utf-8"))
+            return {str(row[0]): len(row[3]) for row in listed}
+        except (OSError, ValueError, TypeError, IndexError):
+            raise IndexCorrupt(f"The source list of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())

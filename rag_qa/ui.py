@@ -1,5 +1,5 @@
-"""The Gradio chat app: streamed answers with linked [n] markers, the cited passages beside them, status,
-settings, and uploads that become answerable without a restart.
+"""The Gradio chat app: streamed answers with linked [n] markers, the cited passages of every answer beside
+them, status, settings, and uploads that become answerable without a restart.
 
 Handlers are plain functions of a ``ChatService`` (testable without a browser). Article text is data,
 never markup: passages are HTML-escaped before they reach ``gr.HTML`` and Markdown-escaped before the
@@ -15,13 +15,16 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import NO_MODEL, env_index
+from .config import env_index
+from .conversation import context_for
+from .display import WEAK_EVIDENCE, plural
 from .errors import RagQAError
-from .records import Answer, Citation
+from .ingest import SUPPORTED_SUFFIXES, iter_articles
+from .records import Answer, Article, Citation, Problem
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no version check or analytics at launch
 
@@ -33,14 +36,14 @@ EXAMPLES = [
     "ماذا قال نتنياهو عن رفح؟",
     "When will the second meeting be held?",
 ]
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".zip")
+UPLOAD_TYPES = SUPPORTED_SUFFIXES
 MAX_UPLOAD_MB = 25
-FOLLOW_UP_WORDS = 6  # a question this short, after another one, is read with the previous question as context
 STREAM_STEPS = 12
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
 _ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
 _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 EMPTY_SOURCES = '<p class="rag-meta">Ask a question to see the cited passages.</p>'
+NO_CITATIONS = '<p class="rag-meta">No passages cited.</p>'
 
 CSS = """
 .rag-passage { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 8px 0;
@@ -50,9 +53,15 @@ CSS = """
 .rag-passage mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px; }
 .rag-passage.rag-flash { outline: 3px solid #f59e0b; }
 .rag-meta { font-size: 0.85em; opacity: 0.85; margin-bottom: 4px; }
-.rag-banner { background: #fff4e5; color: #7a4a00; border: 1px solid #f0b35a; border-radius: 8px; padding: 10px 12px; }
+.rag-banner { background: #fff4e5; color: #7a4a00; border: 1px solid #f0b35a; border-radius: 8px; padding: 6px 10px;
+  font-size: 0.9em; }
+.rag-banner summary { cursor: pointer; }
+.rag-turn { margin-bottom: 6px; }
+.rag-turn > summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
+#question textarea { unicode-bidi: plaintext; text-align: start; }
 """
-# [n] markers in the chat are links to #source-n; this scrolls the sources panel to the passage.
+# [n] markers in the chat are links to #source-<turn>-<n>: this opens that answer's sources, scrolls to the
+# passage and flashes it. The question box gets dir="auto" (Gradio offers only a fixed rtl flag).
 HEAD = """
 <script>
 document.addEventListener('click', (event) => {
@@ -61,10 +70,16 @@ document.addEventListener('click', (event) => {
   const target = document.getElementById(link.getAttribute('href').slice(1));
   if (!target) return;
   event.preventDefault();
+  const turn = target.closest('details');
+  if (turn) turn.open = true;
   target.scrollIntoView({behavior: 'smooth', block: 'center'});
   target.classList.add('rag-flash');
   setTimeout(() => target.classList.remove('rag-flash'), 1600);
 }, true);
+const ragQuestionDirection = () => document.querySelectorAll('#question textarea').forEach((box) => {
+  if (box.getAttribute('dir') !== 'auto') box.setAttribute('dir', 'auto');
+});
+new MutationObserver(ragQuestionDirection).observe(document.documentElement, {childList: true, subtree: true});
 </script>
 """
 
@@ -122,7 +137,7 @@ class ChatService:
             return f"**No index loaded.** {self.load_error}"
         info = qa.info()
         return (
-            f"**{info['documents']:,}** articles · **{info['chunks']:,}** passages · model "
+            f"**{plural(info['documents'], 'article')}** · {plural(info['chunks'], 'passage')} · model "
             f"`{info['model'] or 'none'}` · mode **{info['mode']}**"
         )
 
@@ -130,50 +145,75 @@ class ChatService:
         qa = self._loaded()
         if qa is None or "hybrid" in qa.modes:
             return ""
-        reason = qa.manifest.fallback_reason or "The index was built without an embedding model."
+        reason = qa.manifest.fallback_reason or "The index was built without an embedding model (--model none)."
         return (
-            '<div class="rag-banner" dir="auto"><b>Lexical-only mode (BM25 keyword search).</b> '
-            f"{html.escape(reason)} Arabic questions over Arabic articles work; English questions over Arabic "
-            "articles need the multilingual model. To fix: make <code>intfloat/multilingual-e5-small</code> "
-            "available (run once with internet, or set <code>RAG_QA_MODEL</code> to a local model folder) and run "
-            "<code>rag-qa build --full</code>.</div>"
+            '<div class="rag-banner" dir="auto"><details><summary><b>Lexical-only mode</b>: keyword search; '
+            "English questions over Arabic articles need the model. Why, and how to fix</summary>"
+            f"{html.escape(reason)} Arabic questions over Arabic articles work. To fix: make "
+            "<code>intfloat/multilingual-e5-small</code> available (run once with internet, or set "
+            "<code>RAG_QA_MODEL</code> to a local model folder) and run <code>rag-qa build --full</code>."
+            "</details></div>"
         )
 
-    def add_files(self, paths: Sequence[str | Path], show_progress: bool = False) -> str:
-        """Copy uploads into the uploads folder and update the index incrementally; returns a report."""
+    def add_files(self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None) -> str:
+        """Copy uploads into the uploads folder and update the index with its own mode and model; returns
+        what happened. A refused or failed upload leaves no file behind (a replaced one is restored), so
+        the next build cannot index it behind the user's back. ``progress(done, total)`` counts articles."""
         from .pipeline import build_index
 
-        accepted, refused = [], []
+        accepted: list[tuple[Path, str, int]] = []
+        refused: list[str] = []
         for path in map(Path, paths):
-            name = safe_upload_name(path.name)
             if path.suffix.lower() not in UPLOAD_TYPES:
                 refused.append(f"{path.name}: not one of {', '.join(UPLOAD_TYPES)}")
             elif path.stat().st_size > MAX_UPLOAD_MB * 2**20:
                 refused.append(f"{path.name}: larger than {MAX_UPLOAD_MB} MB")
+            elif (articles := _articles_in(path))[0] == 0:
+                refused.append(f"{path.name}: {articles[1] or 'no article in it'}")
             else:
-                accepted.append((path, name))
+                accepted.append((path, safe_upload_name(path.name), articles[0]))
         if not accepted:
             return "Nothing added. " + "; ".join(refused)
+        total = sum(count for *_, count in accepted)
         with self._build_lock:
-            self.uploads_dir.mkdir(parents=True, exist_ok=True)
-            for path, name in accepted:
-                shutil.copyfile(path, self.uploads_dir / name)
-            qa = self.qa()
-            manifest = qa.manifest if qa is not None else None
-            sources = list(dict.fromkeys([*(manifest.sources if manifest else []), str(self.uploads_dir)]))
-            model = NO_MODEL
-            if manifest is not None and manifest.fallback_reason:
-                model = manifest.model_requested  # retry the default; it falls back again if still missing
-            elif manifest is not None and manifest.model_name:
-                model = manifest.model_name
-            summary = build_index(sources, self.index_dir, model=model, show_progress=show_progress)
+            written: dict[Path, bytes | None] = {}  # each file written, and what it replaced
+            try:
+                self.uploads_dir.mkdir(parents=True, exist_ok=True)
+                for path, name, _ in accepted:
+                    target = self.uploads_dir / name
+                    written[target] = target.read_bytes() if target.exists() else None
+                    shutil.copyfile(path, target)
+                report = (lambda done: progress(min(done, total), total)) if progress else None
+                summary = build_index([self.uploads_dir], self.index_dir, keep_model=True, on_progress=report)
+            except BaseException:
+                for target, before in written.items():
+                    if before is None:
+                        target.unlink(missing_ok=True)
+                    else:
+                        target.write_bytes(before)
+                raise
             self.qa()
-        report = (
-            f"Added {summary.added} and updated {summary.updated} articles from {len(accepted)} file(s); "
-            f"the index now holds {summary.documents:,} articles."
+        replaced = [target.name for target, before in written.items() if before is not None]
+        text = (
+            f"Added {plural(summary.added, 'article')} and updated {summary.updated} from "
+            f"{plural(len(accepted), 'file')} ({summary.mode} mode); the index now holds "
+            f"{plural(summary.documents, 'article')}."
         )
+        if replaced:
+            text += f" Replaced the earlier upload of {', '.join(replaced)}."
         problems = [*refused, *summary.problems]
-        return report + (" Skipped: " + "; ".join(problems) if problems else "")
+        return text + (" Skipped: " + "; ".join(problems) if problems else "")
+
+
+def _articles_in(path: Path) -> tuple[int, str | None]:
+    """How many articles a file gives, and the first problem found in it (read before it is kept)."""
+    count, problem = 0, None
+    for item in iter_articles([path]):
+        if isinstance(item, Article):
+            count += 1
+        elif isinstance(item, Problem) and problem is None:
+            problem = item.reason
+    return count, problem
 
 
 def safe_upload_name(name: str) -> str:
@@ -187,15 +227,15 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def answer_markdown(answer: Answer) -> str:
-    """The answer as chat Markdown: text escaped, each [n] a link to its passage in the sources panel."""
-    return _ESCAPED_MARKER.sub(r"[\\[\1\\]](#source-\1)", escape_markdown(answer.text))
+def answer_markdown(answer: Answer, turn: int = 1) -> str:
+    """The answer as chat Markdown: text escaped, each [n] a link to passage n of this turn's sources."""
+    return _ESCAPED_MARKER.sub(rf"[\\[\1\\]](#source-{turn}-\1)", escape_markdown(answer.text))
 
 
-def sources_html(citations: Sequence[Citation]) -> str:
-    """The cited passages as escaped HTML, the sentences quoted in the answer highlighted."""
+def sources_html(citations: Sequence[Citation], turn: int = 1) -> str:
+    """One answer's cited passages as escaped HTML, the sentences quoted in the answer highlighted."""
     if not citations:
-        return '<p class="rag-meta">No passages cited.</p>'
+        return NO_CITATIONS
     parts = []
     for c in citations:
         body, position = "", 0
@@ -203,23 +243,48 @@ def sources_html(citations: Sequence[Citation]) -> str:
             body += f"{html.escape(c.text[position:start])}<mark>{html.escape(c.text[start:end])}</mark>"
             position = end
         body += html.escape(c.text[position:])
+        details = [_source_html(c.source), f"chars {c.start}–{c.end}", *([html.escape(c.date)] if c.date else [])]
         parts.append(
-            f'<div class="rag-passage" id="source-{c.n}" dir="auto">'
+            f'<div class="rag-passage" id="source-{turn}-{c.n}" dir="auto">'
             f'<div class="rag-meta" dir="auto"><b>[{c.n}] {html.escape(c.title)}</b><br>'
-            f'<span dir="ltr">{html.escape(c.source)} · chars {c.start}–{c.end} · score {c.score:.3f}</span></div>'
+            f'<span dir="ltr">{" · ".join(details)} · score {c.score:.3f}</span></div>'
             f'<div class="rag-text" dir="auto">{body}</div></div>'
         )
     return "\n".join(parts)
 
 
-def previous_question(history: Sequence[dict[str, Any]], question: str) -> str | None:
-    """The earlier user question to read a short follow-up with ("and the Israeli side?")."""
-    if len(question.split()) > FOLLOW_UP_WORDS:
-        return None
-    for message in reversed(history):
+def _source_html(source: str) -> str:
+    """A file name as text; a web address as a link that opens the original article."""
+    shown = html.escape(source)
+    if source.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(source, quote=True)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
+    return shown
+
+
+def turn_html(turn: int, question: str, answer: Answer) -> str:
+    """The sources block of one chat turn; the panel keeps one per answer so old [n] links stay true."""
+    label = f"Answer {turn}: {html.escape(question)}"
+    return (
+        f'<details class="rag-turn" id="turn-{turn}" open><summary dir="auto">{label}</summary>'
+        f"{sources_html(answer.citations, turn)}</details>"
+    )
+
+
+def sources_panel(turns: Sequence[str]) -> str:
+    """Every answer's sources, the latest first and open, the earlier ones folded (a [n] link opens them)."""
+    if not turns:
+        return EMPTY_SOURCES
+    latest, *earlier = reversed(turns)
+    return "\n".join([latest, *(block.replace(" open>", ">", 1) for block in earlier)])
+
+
+def earlier_questions(history: Sequence[dict[str, Any]]) -> list[str]:
+    """The user's questions so far, oldest first, as typed."""
+    found = []
+    for message in history:
         if message.get("role") == "user" and (text := _message_text(message.get("content"))):
-            return _unescape_markdown(text)
-    return None
+            found.append(_unescape_markdown(text))
+    return found
 
 
 def _message_text(content: Any) -> str:
@@ -238,30 +303,45 @@ def _unescape_markdown(text: str) -> str:
 
 
 def respond(
-    service: ChatService, question: str, history: list[dict[str, Any]] | None, k: int = 5, mode: str = "auto"
+    service: ChatService,
+    question: str,
+    history: list[dict[str, Any]] | None,
+    k: int = 5,
+    mode: str = "auto",
+    turns: Sequence[str] | None = None,
+    standalone: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
-    """One chat turn, streamed: yields (textbox, history, sources HTML)."""
-    history = list(history or [])
-    context = previous_question(history, question or "")
+    """One chat turn, streamed: yields (textbox, history, sources panel HTML, turns, merged).
+
+    An elliptical follow-up ("والجانب الإسرائيلي؟", "and the Israeli side?") is read with the questions
+    it continues (conversation.py), and the answer says so; ``standalone`` asks it afresh. ``turns``: the
+    sources block of every earlier answer; ``merged``: whether this answer was read as a follow-up."""
+    history, turns = list(history or []), list(turns or [])
+    context = None if standalone else context_for(question or "", earlier_questions(history))
     history.append({"role": "user", "content": escape_markdown(question or "")})
     try:
         answer = service.ask(question, k=int(k), mode=None if mode == "auto" else mode, context=context)
     except (RagQAError, ValueError) as exc:
         history.append({"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"})
-        yield "", history, EMPTY_SOURCES
+        yield "", history, sources_panel(turns), turns, False
         return
-    full = answer_markdown(answer)
-    footer = f"\n\n*mode: {answer.mode}" + (" · read as a follow-up*" if context else "*")
+    turn = len(turns) + 1
+    turns.append(turn_html(turn, question, answer))
+    full = answer_markdown(answer, turn)
+    if answer.confidence == "weak":
+        full = f"**{escape_markdown(WEAK_EVIDENCE)}**\n\n{full}"
+    merged = f" · read as a follow-up of «{escape_markdown(context)}»" if context else ""
+    footer = f"\n\n*mode: {answer.mode}{merged}*"
     words = full.split(" ")
     step = max(1, len(words) // STREAM_STEPS)
     history.append({"role": "assistant", "content": ""})
-    sources = sources_html(answer.citations)
+    panel = sources_panel(turns)
     for end in range(step, len(words) + step, step):
         history[-1] = {"role": "assistant", "content": " ".join(words[:end])}
-        yield "", history, sources
+        yield "", history, panel, turns, bool(context)
         time.sleep(0.02)
     history[-1] = {"role": "assistant", "content": full + footer}
-    yield "", history, sources
+    yield "", history, panel, turns, bool(context)
 
 
 def api_ask(service: ChatService, question: str, k: int = 5, mode: str = "", context: str = "") -> dict[str, Any]:
@@ -278,56 +358,79 @@ def build_demo(
     import gradio as gr
 
     service = ChatService(index_dir or env_index(), uploads_dir, rerank)
-    track_progress = gr.Progress(track_tqdm=True)  # Gradio finds it among the handler's defaults
+    upload_progress = gr.Progress()  # Gradio finds it among the handler's defaults
     with gr.Blocks(title="rag_qa — cited answers from news articles", analytics_enabled=False) as demo:
         gr.Markdown("## rag_qa — ask the news articles\nAnswers quote the articles; every **[n]** opens its source.")
         banner = gr.HTML(service.banner_html(), elem_id="banner")
         status = gr.Markdown(service.status_markdown(), elem_id="status")
+        turns = gr.State([])  # the sources block of every answer so far
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat", sanitize_html=True)
                 question = gr.Textbox(
-                    label="Question", placeholder="اكتب سؤالك… / Type your question…", elem_id="question", rtl=False
+                    label="Question", placeholder="اكتب سؤالك… / Type your question…", elem_id="question"
                 )
                 with gr.Row():
                     ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
+                    afresh = gr.Button("Ask again as a new question", visible=False, elem_id="afresh")
                     clear = gr.ClearButton([question, chatbot], value="Clear", elem_id="clear")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 20, value=5, step=1, label="Passages to cite (k)", elem_id="k")
-                    mode = gr.Radio(["auto", *service.modes()], value="auto", label="Retrieval mode", elem_id="mode")
-                with gr.Accordion("Add articles", open=False):
-                    files = gr.File(
-                        label=f"Upload {' '.join(UPLOAD_TYPES)} (up to {MAX_UPLOAD_MB} MB each)",
-                        file_count="multiple",
-                        file_types=list(UPLOAD_TYPES),
-                        elem_id="upload",
-                    )
-                    add_button = gr.Button("Add to the index", elem_id="add")
-                    add_report = gr.Markdown(elem_id="add-report")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(EMPTY_SOURCES, elem_id="sources")
+        # below the chat and its sources, so that on a phone the sources come before these panels
+        with gr.Row():
+            with gr.Accordion("Settings", open=False, elem_id="settings"):
+                k = gr.Slider(1, 20, value=5, step=1, label="Passages to cite (k)", elem_id="k")
+                mode = gr.Radio(["auto", *service.modes()], value="auto", label="Retrieval mode", elem_id="mode")
+            with gr.Accordion("Add articles", open=False, elem_id="add-articles"):
+                files = gr.File(
+                    label=f"Upload {' '.join(UPLOAD_TYPES)} (up to {MAX_UPLOAD_MB} MB each)",
+                    file_count="multiple",
+                    file_types=list(UPLOAD_TYPES),
+                    elem_id="upload",
+                )
+                add_button = gr.Button("Add to the index", elem_id="add")
+                add_report = gr.Markdown(elem_id="add-report")
 
-        def on_ask(q: str, history: list[dict[str, Any]], k_value: float, mode_value: str) -> Iterator[Any]:
-            for update in respond(service, q, history, int(k_value), mode_value):
-                yield *update, gr.skip(), gr.skip()
-            yield gr.skip(), gr.skip(), gr.skip(), service.status_markdown(), service.banner_html()
+        def on_ask(
+            q: str, history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str],
+            standalone: bool = False,
+        ) -> Iterator[Any]:  # fmt: skip
+            for text, chat, panel, new_turns, merged in respond(
+                service, q, history, int(k_value), mode_value, done, standalone
+            ):
+                yield text, chat, panel, new_turns, gr.Button(visible=merged), gr.skip(), gr.skip()
+            yield (gr.skip(),) * 5 + (service.status_markdown(), service.banner_html())
 
-        def on_add(paths: list[str] | None, progress: Any = track_progress) -> tuple[Any, ...]:
+        def on_afresh(
+            history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str]
+        ) -> Iterator[Any]:
+            asked = earlier_questions(history)
+            if asked:
+                yield from on_ask(asked[-1], history, k_value, mode_value, done, standalone=True)
+
+        def on_add(paths: list[str] | None, progress: Any = upload_progress) -> tuple[Any, ...]:
             if not paths:
                 return "Choose one or more files first.", gr.skip(), None
+            progress((0, None), desc="Reading the uploads", unit="articles")
             try:
-                report = service.add_files(paths, show_progress=True)
+                report = service.add_files(
+                    paths, lambda done, total: progress((done, total), desc="Indexing", unit="articles")
+                )
             except RagQAError as exc:
                 report = f"Nothing added: {exc}"
             return escape_markdown(report), service.status_markdown(), None
 
-        outputs = [question, chatbot, sources, status, banner]
-        inputs = [question, chatbot, k, mode]
+        outputs = [question, chatbot, sources, turns, afresh, status, banner]
+        inputs = [question, chatbot, k, mode, turns]
         ask_button.click(on_ask, inputs, outputs, api_visibility="private")
         question.submit(on_ask, inputs, outputs, api_visibility="private")
-        clear.click(lambda: EMPTY_SOURCES, None, sources, api_visibility="private")
+        afresh.click(on_afresh, [chatbot, k, mode, turns], outputs, api_visibility="private")
+        clear.click(
+            lambda: (EMPTY_SOURCES, [], gr.Button(visible=False)), None, [sources, turns, afresh],
+            api_visibility="private",
+        )  # fmt: skip
         add_button.click(on_add, [files], [add_report, status, files], api_visibility="private")
 
         def ask(question: str, k: int = 5, mode: str = "", context: str = "") -> dict[str, Any]:
@@ -361,6 +464,7 @@ def serve(
         if not user or not password:
             raise RagQAError("--auth must look like USER:PASSWORD.")
         credentials = (user, password)
+    _check_port_free(host, port)
     demo = build_demo(index_dir, rerank=rerank)
     demo.queue(default_concurrency_limit=8).launch(
         server_name=host,
@@ -373,3 +477,17 @@ def serve(
         max_file_size=f"{MAX_UPLOAD_MB}mb",
         allowed_paths=[],
     )
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """One sentence instead of Gradio's traceback when the port is taken."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise RagQAError(
+                f"Cannot serve on {host}:{port}: {exc.strerror or 'address in use'} (another app may be using it). "
+                f"Choose another port: --port {port + 1}, or make run PORT={port + 1}."
+            ) from None

@@ -80,3 +80,45 @@ def test_lexical_indexes_and_indexes_built_before_calibration_keep_their_rules(
     qa = RagQA.load(index)
     assert qa.manifest.abstention is None
     assert qa.ask(US_SIDE_AR).found  # by the model family's fixed rule
+
+
+@pytest.fixture(scope="module")
+def news_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Lexical-only: the seed among 221 SaudiNewsNet articles (news shares words with almost any question)."""
+    index = tmp_path_factory.mktemp("news") / "index"
+    seeds = Path(__file__).parent.parent / "seeds"
+    build_index([DATA / "saudinewsnet_hard_negatives.json", seeds], index, model="none")
+    return index
+
+
+def test_a_lexical_index_sets_its_confident_level_on_the_background_questions(news_index):
+    level = RagQA.load(news_index).manifest.confidence
+    assert level["background_questions"] == len(BACKGROUND_QUESTIONS)
+    assert level["background_confident"] <= 1 - BACKGROUND_QUANTILE + 0.01 and level["lexical_evidence"] >= 0.25
+
+
+def test_off_topic_answers_from_the_news_are_labelled_weak_and_real_ones_confident(news_index):
+    from click.testing import CliRunner
+
+    from rag_qa.cli import cli
+
+    qa = RagQA.load(news_index)
+    for off_topic in ("ما عاصمة أستراليا؟", "من فاز بكأس العالم 2022؟"):
+        answer = qa.ask(off_topic)
+        assert not answer.found or answer.confidence == "weak", (off_topic, answer.text)
+    answer = qa.ask(US_SIDE_AR)
+    assert answer.found and answer.confidence == "confident" and "سوليفان" in answer.text
+    runner = CliRunner()
+    weak = runner.invoke(cli, ["ask", "ما عاصمة أستراليا؟", "--index", str(news_index)])
+    assert weak.stdout.startswith("Weak evidence:")
+    asked = json.loads(runner.invoke(cli, ["ask", "ما عاصمة أستراليا؟", "--index", str(news_index), "--json"]).stdout)
+    assert asked["confidence"] == "weak" and asked["citations"]
+    sure = runner.invoke(cli, ["ask", US_SIDE_AR, "--index", str(news_index)])
+    assert "Weak evidence" not in sure.stdout
+
+
+def test_the_chat_shows_the_weak_label(news_index):
+    from rag_qa.ui import ChatService, respond
+
+    *_, (_, history, _, _, _) = respond(ChatService(news_index), "ما عاصمة أستراليا؟", [])
+    assert history[-1]["content"].startswith("**Weak evidence") and "[\\[1\\]]" in history[-1]["content"]

@@ -172,3 +172,60 @@ def test_eval_with_a_real_model_abstains_on_unanswerable_questions(minilm_path):
     # unanswerable abstain
     assert report["unanswerable_abstained"] >= 0.9 and report["abstained"] <= 0.1
     assert report["recall@5"] >= 0.95
+
+
+def test_ask_prints_the_answer_and_a_short_snippet_of_each_quoted_passage(lexical_index):
+    plain = run("ask", US_SIDE_AR, "--index", str(lexical_index))
+    assert plain.exit_code == 0
+    answer, *passages = plain.stdout.split("\n\n")
+    assert SULLIVAN in answer and "[1]" in answer
+    assert len(passages) == 1  # only the quoted passage; the others with --all
+    title, details, quote = passages[0].strip().splitlines()
+    assert title.startswith("[1] البيت الأبيض يكشف")
+    assert "seeds/000_8b0fa35e76ab8a52.txt" in details and "chars 949-2020" in details
+    assert SULLIVAN in quote and len(quote) < 240  # a snippet, not the whole passage
+    assert "--all shows them" in plain.stderr
+    every = run("ask", US_SIDE_AR, "--index", str(lexical_index), "--all", "-k", "3")
+    assert every.stdout.count("\n[") == 3
+
+
+def test_lexical_as_asked_is_not_called_a_fallback(seed_dir, tmp_path):
+    result = run("build", str(seed_dir), "--index", str(tmp_path / "index"), "--model", "none")
+    assert "lexical-only, as asked" in result.stdout and "unavailable" not in result.output
+    assert result.stdout.startswith("1 article, 3 passages")  # "1 article", not "1 articles"
+    fallback = run("build", str(seed_dir), "--index", str(tmp_path / "default"))
+    assert "LEXICAL-ONLY: the default model is unavailable" in fallback.stdout
+
+
+def test_a_busy_port_is_one_sentence_naming_the_way_out(lexical_index):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "app.py"), "--index", str(lexical_index), "--port", str(port)],
+            capture_output=True, text=True, env=env, timeout=120,
+        )  # fmt: skip
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert f"Cannot serve on 127.0.0.1:{port}" in done.stderr
+    assert f"--port {port + 1}" in done.stderr and f"make run PORT={port + 1}" in done.stderr
+
+
+def test_titles_are_unescaped_and_dates_and_web_addresses_kept(tmp_path):
+    record = {
+        "source": "alriyadh", "url": "https://www.alriyadh.com/1069281", "date_extracted": "2015-07-22 00:05:53",
+        "title": "&#8220;نايف البكري&#8221; يعود إلى الملاعب", "author": "",
+        "content": "أعلن نادي الشباب عودة اللاعب نايف البكري إلى التدريبات بعد غياب طويل بسبب الإصابة.",
+    }  # fmt: skip
+    (tmp_path / "news.json").write_text(json.dumps([record], ensure_ascii=False), "utf-8")
+    index = str(tmp_path / "index")
+    assert run("build", str(tmp_path / "news.json"), "--index", index, "--model", "none").exit_code == 0
+    result = json.loads(run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index, "--json").stdout)
+    cited = result["citations"][0]
+    assert cited["title"] == "“نايف البكري” يعود إلى الملاعب"
+    assert cited["source"] == "https://www.alriyadh.com/1069281" and cited["date"] == "2015-07-22 00:05:53"
+    plain = run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index).stdout
+    assert "https://www.alriyadh.com/1069281 · chars" in plain and "2015-07-22 00:05:53" in plain

@@ -1,0 +1,26 @@
+"""Wording shared by the command line and the chat app: counts in words, and short passage snippets."""
+
+from __future__ import annotations
+
+from .records import Citation
+
+SNIPPET_CHARS = 200
+WEAK_EVIDENCE = (
+    "Weak evidence: the passages hold only part of the question's words, below this index's confident "
+    "level. Check them before relying on this answer."
+)
+
+
+def plural(count: int, noun: str) -> str:
+    """"1 article", "2 articles", "1,200 passages"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> str:
+    """The sentences the answer quotes from a passage (else its opening), cut to about ``limit`` characters."""
+    spans = citation.highlights or ((0, len(citation.text)),)
+    text = " … ".join(" ".join(citation.text[start:end].split()) for start, end in spans)
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" …") + " …"
