@@ -42,7 +42,7 @@ browser:
 	fi
 
 check: install-dev
-	$(PY) -m ruff check rag_qa tests app.py benchmarks
+	$(PY) -m ruff check rag_qa tests app.py benchmarks docs
 	$(PY) -m mypy rag_qa
 
 test: check browser

@@ -283,6 +283,8 @@ def info(index_dir: str, as_json: bool) -> None:
 
 def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
     """``rag-qa info`` as labelled, readable lines (the JSON keeps the raw values)."""
+    from .pipeline import LEXICAL_ONLY_WARNING
+
     built = details["built_at"].replace("T", " ")[:16]
     lines = [
         ("Index", f"{details['index']} (version {details['version']}, built {built} in {details['build_seconds']} s)"),
@@ -309,12 +311,19 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
         ))  # fmt: skip
     else:
         lines.append(("Not found", f"below lexical evidence {RETRIEVAL.min_lexical_evidence} (fixed rule)"))
+    level = details.get("confidence")
+    if level and not thresholds:
+        lines.append((
+            "Confident",
+            f"from lexical evidence {level['lexical_evidence']} (below it an answer is labelled weak; "
+            f"{level['background_confident']:.0%} of {level['background_questions']} background questions reach it)",
+        ))  # fmt: skip
     deleted = details["deleted_chunks"]
     storage = f"{details['size_bytes'] / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
     if deleted:
         storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
     lines.append(("Size", storage))
-    lines += [("Warning", warning) for warning in details["warnings"]]
+    lines += [("Warning", w) for w in details["warnings"] if not w.startswith(LEXICAL_ONLY_WARNING)]  # (see Model)
     return lines
 
 

@@ -48,6 +48,7 @@ from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
 log = logging.getLogger("rag_qa")
+LEXICAL_ONLY_WARNING = "Lexical-only index:"
 T = TypeVar("T")
 
 
@@ -490,7 +491,7 @@ class RagQA:
                 warnings.append(f"{exc} Answering lexical-only.")
                 log.warning(warnings[-1])
         elif reader.manifest.fallback_reason:
-            warnings.append(f"Lexical-only index: {reader.manifest.fallback_reason}")
+            warnings.append(f"{LEXICAL_ONLY_WARNING} {reader.manifest.fallback_reason}")
         return cls(_Loaded(reader, Retriever(reader, embedder)), embedder, warnings, reranker)
 
     @property
@@ -591,6 +592,7 @@ class RagQA:
             "segments": len(reader.segments),
             "deleted_chunks": sum(len(s.tombstones.chunks) for s in reader.segments),  # until their merge
             "abstention": manifest.abstention,  # the evidence thresholds calibrated by the build (abstention.py)
+            "confidence": manifest.confidence,  # the confident level of lexical evidence (abstention.py)
             "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},
             "warnings": list(self.warnings),
         }

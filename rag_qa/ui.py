@@ -59,6 +59,7 @@ CSS = """
 .rag-turn { margin-bottom: 6px; }
 .rag-turn > summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
 #question textarea { unicode-bidi: plaintext; text-align: start; }
+#chat .message p { unicode-bidi: plaintext; text-align: start; }
 """
 # [n] markers in the chat are links to #source-<turn>-<n>: this opens that answer's sources, scrolls to the
 # passage and flashes it. The question box gets dir="auto" (Gradio offers only a fixed rtl flag).

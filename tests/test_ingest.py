@@ -120,3 +120,16 @@ def test_squad_file_gives_one_article_per_paragraph():
     articles, problems = read(DATA / "xquad_ar_small.json")
     assert problems == [] and len(articles) == 18
     assert articles[0].title == "Super Bowl 50"
+
+
+def test_an_html_page_keeps_its_publication_date_and_an_unescaped_title(tmp_path):
+    from rag_qa.ingest import iter_articles
+
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<html><head><title>&#8220;سد&#8221; جديد</title><meta property="article:published_time" '
+        'content="2024-03-18T10:00:00Z"></head><body><p>دشن أمير المنطقة سد وادي بيشة.</p></body></html>',
+        "utf-8",
+    )
+    (article,) = list(iter_articles([page]))
+    assert article.title == "“سد” جديد" and article.date == "2024-03-18T10:00:00Z"

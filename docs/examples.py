@@ -1,0 +1,212 @@
+"""Regenerate the README's examples from real runs, so that what it shows is what rag_qa prints.
+
+    python docs/examples.py            # run every example, rewrite the README blocks and docs/screenshot.png
+    python docs/examples.py --check    # run them and fail if the README shows something else
+
+Each example runs in a fresh temporary folder holding a copy of seeds/ and, as "a folder of your own
+articles", my-articles/ (221 SaudiNewsNet articles from tests/data). In the README an example sits between
+``<!-- example NAME -->`` and ``<!-- /example -->``. The check ignores what changes from run to run:
+seconds, sizes, version folders and build times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SCREENSHOT = ROOT / "docs" / "screenshot.png"
+US_SIDE = "من قاد الجانب الأمريكي في الاجتماع؟"
+BLOCK = re.compile(r"(<!-- example (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /example -->)", re.DOTALL)
+VOLATILE = [
+    (re.compile(r"\d+(\.\d+)? s\b"), "… s"),
+    (re.compile(r"\d+\.\d+ MB"), "… MB"),
+    (re.compile(r"v-\d{8}T\d{6}-[0-9a-f]{6}"), "v-…"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d in"), "… in"),
+    (re.compile(r'"seconds": [\d.]+'), '"seconds": …'),
+]
+
+# name → the commands of one console block (run in order, in the same folder)
+CONSOLE = {
+    "first-build": ["rag-qa build"],
+    "own-articles": [
+        "rag-qa build my-articles",
+        'rag-qa ask "بكم فاز ريال مدريد على ألميريا؟"',
+        "rag-qa build artcles",
+    ],
+    "info": ["rag-qa info"],
+    "ask": [f'rag-qa ask "{US_SIDE}"'],
+    "ask-json": [f'rag-qa ask "{US_SIDE}" --json -k 1'],
+    "weak": ['rag-qa ask "ما عاصمة أستراليا؟"'],
+    "remove": ["rag-qa remove my-articles"],
+}
+PYTHON_API = f"""from rag_qa import RagQA, build_index
+
+summary = build_index(["seeds"], index_dir="index")
+print(summary["documents"], summary.mode, summary.sources)
+qa = RagQA.load("index")
+answer = qa.ask("{US_SIDE}", k=5)
+print(answer.mode, answer.confidence, answer.text[:60])
+c = answer.citations[0]
+print(c.n, c.title, c.source, c.start, c.end)
+print([h.n for h in qa.search("رفح", k=3)])
+"""
+
+
+APP_CLIENT = f"""from gradio_client import Client
+
+client = Client(URL, verbose=False)
+result = client.predict(question="{US_SIDE}", k=3, api_name="/ask")
+print(result["mode"], result["confidence"], result["answer"][:60])
+for c in result["citations"]:
+    print(c["n"], c["title"][:40], c["source"], c["start"], c["end"])
+"""
+
+
+def workspace() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="rag_qa_examples_"))
+    shutil.copytree(ROOT / "seeds", folder / "seeds", ignore=shutil.ignore_patterns("uploads"))
+    (folder / "my-articles").mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "saudinewsnet_hard_negatives.json", folder / "my-articles" / "news.json")
+    return folder
+
+
+def environment() -> dict[str, str]:
+    # offline, as in the tests: no example reaches the model hub (the fallback message says HF_HUB_OFFLINE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_QA_", "HF_", "TRANSFORMERS_"))}
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    bin_dir = str(Path(sys.executable).parent)
+    path = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, "PATH": path, "COLUMNS": "120", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+
+
+def console(folder: Path, commands: list[str]) -> str:
+    """The commands as typed at a prompt, each followed by what it printed (stdout and stderr)."""
+    shown = []
+    for command in commands:
+        done = subprocess.run(  # stderr merged into stdout: the order a terminal shows
+            command, shell=True, cwd=folder, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, timeout=300,
+        )  # fmt: skip
+        output = done.stdout.rstrip()
+        shown.append(f"$ {command}\n{output}")
+    return "```console\n" + "\n\n".join(shown) + "\n```\n"
+
+
+def python_block(folder: Path, code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=folder, env=environment(), capture_output=True, text=True, timeout=300
+    )
+    if done.returncode:
+        raise SystemExit(f"the Python example failed:\n{done.stderr}")
+    return f"```python\n{code}```\n\nprints\n\n```text\n{done.stdout.rstrip()}\n```\n"
+
+
+def app_client_block(folder: Path) -> str:
+    """The running app's /ask endpoint through gradio_client (the app serves the workspace's index)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import running_app  # the tests' way of starting `python app.py` on a free port
+
+    subprocess.run("rag-qa build", shell=True, cwd=folder, env=environment(), check=True, capture_output=True)
+    with running_app(folder / "index") as url:
+        done = subprocess.run(
+            [sys.executable, "-c", f"URL = {url!r}\n" + APP_CLIENT], cwd=folder, env=environment(),
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+    if done.returncode:
+        raise SystemExit(f"the app example failed:\n{done.stderr}")
+    code = APP_CLIENT.replace("URL", '"http://127.0.0.1:7860/"', 1)
+    return f"```python\n{code}```\n\nprints\n\n```text\n{done.stdout.rstrip()}\n```\n"
+
+
+def generate() -> dict[str, str]:
+    """Every example's block, from one workspace (each example sees the state the one before left)."""
+    folder = workspace()
+    try:
+        blocks = {name: console(folder, commands) for name, commands in CONSOLE.items()}
+        blocks["app-client"] = app_client_block(folder)
+        api = workspace()
+        try:
+            blocks["python-api"] = python_block(api, PYTHON_API)
+        finally:
+            shutil.rmtree(api)
+        return blocks
+    finally:
+        shutil.rmtree(folder)
+
+
+def rewrite(text: str, blocks: dict[str, str], missing: Callable[[str], None]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in blocks:
+            missing(name)
+            return match[0]
+        return match[1] + blocks[name] + match[4]
+
+    return BLOCK.sub(replace, text)
+
+
+def masked(text: str) -> str:
+    for pattern, stand_in in VOLATILE:
+        text = pattern.sub(stand_in, text)
+    return text
+
+
+def take_screenshot() -> None:
+    """The chat answering the seed question, on an index of seeds/ and my-articles/ (needs Chromium)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from conftest import running_app
+    from playwright.sync_api import sync_playwright
+
+    folder = workspace()
+    try:
+        env = environment()
+        for command in ("rag-qa build", "rag-qa build my-articles"):
+            subprocess.run(command, shell=True, cwd=folder, env=env, check=True, capture_output=True)
+        os.chdir(folder)
+        with running_app(Path("index")) as url, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--disable-gpu"])
+            page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
+            page.goto(url)
+            page.fill("#question textarea", US_SIDE)
+            page.click("#ask")
+            page.wait_for_function("() => document.querySelector('#chat').innerText.includes('mode:')")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SCREENSHOT))
+            browser.close()
+    finally:
+        os.chdir(ROOT)
+        shutil.rmtree(folder)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail when the README differs from a fresh run")
+    args = parser.parse_args()
+    unknown: list[str] = []
+    current = README.read_text(encoding="utf-8")
+    fresh = rewrite(current, generate(), unknown.append)
+    if unknown:
+        raise SystemExit(f"README examples with no generator: {', '.join(unknown)}")
+    if args.check:
+        if masked(fresh) != masked(current):
+            diff = difflib.unified_diff(masked(current).splitlines(), masked(fresh).splitlines(), lineterm="", n=1)
+            raise SystemExit("The README's examples are stale; run `python docs/examples.py`.\n" + "\n".join(diff))
+        print("README examples match a fresh run.")
+        return
+    README.write_text(fresh, encoding="utf-8")
+    take_screenshot()
+    print(f"rewrote {len(BLOCK.findall(fresh))} examples in {README.name} and {SCREENSHOT.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
