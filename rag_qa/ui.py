@@ -146,7 +146,11 @@ class ChatService:
         qa = self._loaded()
         if qa is None or "hybrid" in qa.modes:
             return ""
-        reason = qa.manifest.fallback_reason or "The index was built without an embedding model (--model none)."
+        reason = (
+            qa.manifest.fallback_reason
+            or next(iter(qa.warnings), None)  # the index's model could not be loaded here
+            or "The index was built without an embedding model (--model none)."
+        )
         return (
             '<div class="rag-banner" dir="auto"><details><summary><b>Lexical-only mode</b>: keyword search; '
             "English questions over Arabic articles need the model. Why, and how to fix</summary>"

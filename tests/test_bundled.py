@@ -111,3 +111,12 @@ def test_rag_qa_model_says_where_the_default_comes_from(bundled):
     shown = CliRunner().invoke(cli, ["model"])
     assert shown.exit_code == 0
     assert "not cached" in shown.stdout and str(bundled) in shown.stdout and BUNDLED_MODEL in shown.stdout
+
+
+def test_an_index_built_with_the_bundled_weights_loads_them_even_when_the_default_may_not(seed_index):
+    """RAG_QA_BUNDLED_MODEL=off (set for the tests) keeps the default from them, not an index that needs them."""
+    import os
+
+    assert os.environ["RAG_QA_BUNDLED_MODEL"] == "off"
+    qa = RagQA.load(seed_index[0])
+    assert qa.modes[0] == "hybrid" and not qa.warnings
