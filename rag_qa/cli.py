@@ -222,7 +222,10 @@ def ask(
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "lexical"]), default=None)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Ask only the first N questions.")
 @click.option(
-    "--unanswerable", type=click.Path(exists=True, dir_okay=False), help="JSON list of questions to abstain on."
+    "--unanswerable",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSON list of questions to abstain on (repeatable).",
 )
 @click.option("--out", type=click.Path(file_okay=False), help="Write eval.md and recall_at_k.png here.")
 @_model_option("Embedding model ('none' = lexical only).")
@@ -236,7 +239,7 @@ def evaluate(
     k: int,
     mode: str | None,
     limit: int | None,
-    unanswerable: str | None,
+    unanswerable: tuple[str, ...],
     out: str | None,
     model: str | None,
     rerank: str | None,

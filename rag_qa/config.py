@@ -8,7 +8,7 @@ from dataclasses import dataclass
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX = "index"
 NO_MODEL = "none"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: sentence vectors stored, dense evidence with the best sentence
 
 
 def env_index() -> str:

@@ -6,8 +6,8 @@ from .records import Citation
 
 SNIPPET_CHARS = 200
 WEAK_EVIDENCE = (
-    "Weak evidence: the passages match the question less closely than this index's confident level. "
-    "Check them before relying on this answer."
+    "Weak evidence: the passages may not answer this question (they match it less closely than this "
+    "index's confident level, or lack what it names). Check them before relying on this answer."
 )
 
 

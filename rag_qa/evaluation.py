@@ -10,13 +10,14 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .answering import SCRIPTS, question_script
 from .errors import RagQAError
 from .ingest import display_name, doc_id_for, squad_paragraph_key
 from .pipeline import RagQA, build_index
@@ -102,7 +103,7 @@ def evaluate(
     mode: str | None = None,
     limit: int | None = None,
     show_progress: bool = False,
-    unanswerable: str | Path | None = None,
+    unanswerable: str | Path | Sequence[str | Path] | None = None,
     out: str | Path | None = None,
     rerank: str | None = None,
 ) -> dict[str, Any]:
@@ -115,7 +116,8 @@ def evaluate(
     asked = list(questions_of(questions or corpus, gold, corpus))[:limit]
     if not asked:
         raise RagQAError("No question of the questions file matches a paragraph of the corpus by id.")
-    negatives = read_unanswerable(unanswerable) if unanswerable else []
+    files = [unanswerable] if isinstance(unanswerable, str | Path) else list(unanswerable or ())
+    negatives = [question for path in files for question in read_unanswerable(path)]
     with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as index_dir:
         summary = build_index([corpus, *extra_sources], index_dir, model=model, full=True, show_progress=show_progress)
         qa = RagQA.load(index_dir, rerank=rerank)
@@ -126,6 +128,13 @@ def evaluate(
             report["unanswerable_abstained"] = round(sum(not a.found for a in replies) / len(negatives), 4)
             # answered anyway, but labelled weak evidence: what a reader is warned about
             report["unanswerable_weak"] = round(sum(a.confidence == "weak" for a in replies) / len(negatives), 4)
+            for script in SCRIPTS:  # Arabic questions, and the others (English over Arabic articles)
+                mine = [a for q, a in zip(negatives, replies, strict=True) if question_script(q) == script]
+                report[f"unanswerable_{script}_n"] = len(mine)
+                if mine:
+                    report[f"unanswerable_{script}_abstained"] = round(sum(not a.found for a in mine) / len(mine), 4)
+                    weak = sum(a.confidence == "weak" for a in mine)
+                    report[f"unanswerable_{script}_weak"] = round(weak / len(mine), 4)
         curves = {m: recall_curve(qa, asked, m) for m in qa.modes} if out else {}
     report |= {
         "model": summary.model,

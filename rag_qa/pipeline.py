@@ -35,6 +35,8 @@ from .ingest import iter_articles
 from .records import Answer, Article, BuildSummary, Citation, Problem, SourceFile
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
+from .segments import SentenceVectors
+from .sentences import sentence_spans
 from .sources import SourcePlan, covers, plan_sources
 from .store import (
     IndexReader,
@@ -370,11 +372,11 @@ class _Build:
         inputs = {id(c): embedding_input(titles[c.doc_id], c.text) for _, chunks in chunked for c in chunks}
         hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
         vectors = writer.reusable_vectors(list(hashes.values()))  # before the old chunks go
+        sentences = writer.reusable_sentences(list(hashes.values()))
         writer.remove_documents(replaced)
         if self.embedder is not None:
-            todo = {hashes[key]: text for key, text in inputs.items() if hashes[key] not in vectors}
-            encoded = self.embedder.encode_documents(list(todo.values()))
-            vectors.update(zip(todo, encoded, strict=True))
+            texts = {id(c): c.text for _, chunks in chunked for c in chunks}
+            self._encode(inputs, texts, hashes, vectors, sentences)
         for article, chunks in chunked:
             chunk_hashes = [hashes[id(c)] for c in chunks]
             indexed = [f"{c.title}\n{c.text}" for c in chunks]
@@ -383,6 +385,31 @@ class _Build:
             )
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
+                for chunk_id, chunk_hash in zip(ids, chunk_hashes, strict=True):
+                    writer.add_sentences(chunk_id, sentences[chunk_hash])
+
+    def _encode(
+        self,
+        inputs: dict[int, str],
+        texts: dict[int, str],
+        hashes: dict[int, str],
+        vectors: dict[str, np.ndarray],
+        sentences: dict[str, SentenceVectors],
+    ) -> None:
+        """Encode, in one batch, the chunks and the chunks' sentences that the index does not hold yet
+        (``vectors`` and ``sentences`` by embedding-input hash; filled in place). A sentence that two
+        overlapping chunks share whole is encoded once."""
+        assert self.embedder is not None
+        chunks = {hashes[key]: text for key, text in inputs.items() if hashes[key] not in vectors}
+        split = {hashes[key]: sentence_spans(text) for key, text in texts.items() if hashes[key] not in sentences}
+        owners = {hashes[key]: texts[key] for key in texts}
+        pieces = list(dict.fromkeys(owners[h][a:b] for h, spans in split.items() for a, b in spans))
+        encoded = self.embedder.encode_documents([*chunks.values(), *pieces])
+        vectors.update(zip(chunks, encoded[: len(chunks)], strict=True))
+        row = {piece: len(chunks) + i for i, piece in enumerate(pieces)}
+        for chunk_hash, spans in split.items():
+            matrix = encoded[[row[owners[chunk_hash][a:b]] for a, b in spans]].astype(np.float16)
+            sentences[chunk_hash] = SentenceVectors(np.asarray(spans, dtype=np.int32).reshape(-1, 2), matrix)
 
     def _end_of_file(self, file: SourceFile, files: dict[str, TrackedFile], seen: set[str]) -> None:
         if file.unchanged:  # not read: its articles stay as they are, its bad records are reported again
@@ -524,6 +551,7 @@ class RagQA:
         answer = compose(
             query, mode_used, candidates, rows, k, embedder, self._warnings(mode, mode_used), calibration,
             confident_at=level["lexical_evidence"] if level else None,
+            sentences=loaded.reader.sentences([c.chunk_id for c in candidates]) if query.vector is not None else None,
         )  # fmt: skip
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 

@@ -16,7 +16,7 @@ import secrets
 import sqlite3
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +32,11 @@ from .records import Article, Chunk
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
 DENSE = "dense.faiss"
+# The vectors of each chunk's sentences (hybrid indexes), so that answering scores sentences without
+# encoding them: rows sorted by chunk id, the sentence's offsets in its chunk, float16 vectors.
+SENTENCE_CHUNKS = "sentence_chunks.npy"
+SENTENCE_SPANS = "sentence_spans.npy"
+SENTENCE_VECTORS = "sentence_vectors.npy"
 SEGMENTS_PER_TIER = 8  # this many segments of the same size class are merged into one
 TIER_BASE = 8  # size classes: live chunks in [8^t, 8^(t+1))
 MAX_DELETED_SHARE = 0.3  # a segment with more of its chunks deleted is rewritten without them
@@ -57,6 +62,15 @@ class SegmentInfo:
     documents: int  # stored in the segment, deleted ones included
     chunks: int
     dense: dict[str, Any] | None  # vectors.describe() of its FAISS index, None for lexical-only
+    sentences: int = 0  # sentence vectors stored (0: none, e.g. lexical-only)
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The stored sentences of one chunk: their (start, end) offsets in the chunk's text and their vectors."""
+
+    spans: np.ndarray  # int32, (n, 2)
+    vectors: np.ndarray  # float16, (n, dimension)
 
 
 @dataclass
@@ -91,6 +105,40 @@ def _create_db(path: Path) -> sqlite3.Connection:
     return db
 
 
+class SentenceTable:
+    """Sentence vectors gathered while a segment is written (or merged), saved as three arrays."""
+
+    def __init__(self) -> None:
+        self.by_chunk: dict[int, SentenceVectors] = {}
+
+    def add(self, chunk_id: int, sentences: SentenceVectors) -> None:
+        self.by_chunk[chunk_id] = sentences
+
+    def of(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
+        return {i: self.by_chunk[i] for i in chunk_ids if i in self.by_chunk}
+
+    def save(self, folder: Path) -> int:
+        """Write the arrays (rows in chunk id order); returns the number of sentences."""
+        ids = sorted(self.by_chunk)
+        parts = [self.by_chunk[i] for i in ids]
+        if not parts:
+            return 0
+        owners = np.repeat(np.asarray(ids, dtype=np.int64), [len(p.spans) for p in parts])
+        return save_sentences(
+            folder, owners, np.concatenate([p.spans for p in parts]), np.concatenate([p.vectors for p in parts])
+        )
+
+
+def save_sentences(folder: Path, owners: np.ndarray, spans: np.ndarray, matrix: np.ndarray) -> int:
+    """Write sentence rows (``owners``: each row's chunk id, ascending); returns how many."""
+    if not len(owners):
+        return 0
+    np.save(folder / SENTENCE_CHUNKS, owners.astype(np.int64), allow_pickle=False)
+    np.save(folder / SENTENCE_SPANS, spans.astype(np.int32), allow_pickle=False)
+    np.save(folder / SENTENCE_VECTORS, matrix.astype(np.float16), allow_pickle=False)
+    return len(owners)
+
+
 class SegmentWriter:
     """A segment being written; ``finish`` saves it and returns its ``SegmentInfo``."""
 
@@ -103,6 +151,7 @@ class SegmentWriter:
         self.chunk_ids = array("q")
         self.documents = 0
         self.dense = vectors.new_flat(dimension) if dimension is not None else None
+        self.sentences = SentenceTable()
 
     def add_document(
         self,
@@ -141,16 +190,23 @@ class SegmentWriter:
         if self.dense is not None and len(ids):
             self.dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
 
+    def add_sentences(self, chunk_id: int, sentences: SentenceVectors) -> None:
+        self.sentences.add(chunk_id, sentences)
+
     def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors this segment already holds for these embedding inputs."""
         return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
+
+    def stored_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
+        return _stored_sentences(self.db, self.sentences.of, embed_hashes)
 
     def finish(self, ann_threshold: int) -> SegmentInfo:
         self.db.commit()
         self.db.close()
         save(self.folder, np.frombuffer(self.chunk_ids, dtype=np.int64), self.grams.postings(), self.words)
         dense = _save_dense(self.folder, self.dense, ann_threshold)
-        return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense)
+        sentences = self.sentences.save(self.folder) if dense is not None else 0
+        return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense, sentences)
 
     def abort(self) -> None:
         self.db.close()
@@ -232,9 +288,35 @@ class Segment:
             raise ValueError("the dense index does not match the manifest")
         return index
 
+    @cached_property
+    def sentence_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(chunk id of each row, spans, vectors), mapped from the files; None when none are stored."""
+        if not self.info.sentences:
+            return None
+        owners = np.load(self.folder / SENTENCE_CHUNKS, allow_pickle=False)
+        spans = np.load(self.folder / SENTENCE_SPANS, mmap_mode="r", allow_pickle=False)
+        matrix = np.load(self.folder / SENTENCE_VECTORS, mmap_mode="r", allow_pickle=False)
+        if not (len(owners) == len(spans) == len(matrix) == self.info.sentences):
+            raise ValueError("the sentence vectors do not match the manifest")
+        return owners, spans, matrix
+
+    def sentences(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
+        """The stored sentences of these chunks (those that have them)."""
+        rows = self.sentence_rows
+        if rows is None or not len(chunk_ids):
+            return {}
+        owners, spans, matrix = rows
+        wanted = np.asarray(chunk_ids, dtype=np.int64)
+        first, last = np.searchsorted(owners, wanted, "left"), np.searchsorted(owners, wanted, "right")
+        return {
+            int(i): SentenceVectors(np.asarray(spans[a:b]), np.asarray(matrix[a:b]))
+            for i, a, b in zip(wanted, first, last, strict=True)
+            if b > a
+        }
+
     def load(self) -> None:
         """Read every part now (a reader fails at opening, not at its first question)."""
-        for part in ("db", "postings", "live", "words", "dense"):
+        for part in ("db", "postings", "live", "words", "dense", "sentence_rows"):
             getattr(self, part)
 
     @property
@@ -275,6 +357,9 @@ class Segment:
     def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
         return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
 
+    def stored_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
+        return _stored_sentences(self.db, self.sentences, embed_hashes)
+
     def dense_search(self, query: np.ndarray, n: int) -> dict[int, float]:
         """The ``n`` nearest live chunks: (chunk id → inner product)."""
         index = self.dense
@@ -309,14 +394,30 @@ class Segment:
 
 def _stored_vectors(db: sqlite3.Connection, dense: Any, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
     """Stored vectors by the hash of their embedding input; ``dense`` is called only if one is found."""
-    found: dict[str, int] = {}
-    for batch in batches(sorted(set(embed_hashes)), 500):
-        marks = ",".join("?" * len(batch))
-        found.update(db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
+    found = _chunks_by_embed_hash(db, embed_hashes)
     index = dense() if found else None
     if index is None:
         return {}
     return {h: index.reconstruct(int(i)) for h, i in found.items()}
+
+
+def _stored_sentences(
+    db: sqlite3.Connection,
+    sentences: Callable[[Sequence[int]], dict[int, SentenceVectors]],
+    embed_hashes: Sequence[str],
+) -> dict[str, SentenceVectors]:
+    """Stored sentence vectors by the hash of their chunk's embedding input (the same input, the same text)."""
+    found = _chunks_by_embed_hash(db, embed_hashes)
+    stored = sentences(list(found.values())) if found else {}
+    return {h: stored[i] for h, i in found.items() if i in stored}
+
+
+def _chunks_by_embed_hash(db: sqlite3.Connection, embed_hashes: Sequence[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for batch in batches(sorted(set(embed_hashes)), 500):
+        marks = ",".join("?" * len(batch))
+        found.update(db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
+    return found
 
 
 # ---------------------------------------------------------------- merging
@@ -374,7 +475,25 @@ def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> Segment
             if len(kept):
                 dense.add_with_ids(vectors.take(segment.dense, kept), kept)
     description = _save_dense(folder, dense, ann_threshold)
-    return SegmentInfo(folder.name, int(documents), len(chunk_ids), description)
+    sentences = _merge_sentences(parts, folder) if description is not None else 0
+    return SegmentInfo(folder.name, int(documents), len(chunk_ids), description, sentences)
+
+
+def _merge_sentences(parts: Sequence[Segment], folder: Path) -> int:
+    """The live chunks' sentence rows of ``parts`` in one table, in chunk id order."""
+    kept = []
+    for segment in parts:
+        rows = segment.sentence_rows
+        if rows is not None:
+            owners, spans, matrix = rows
+            live = np.isin(owners, segment.chunk_ids[segment.live])
+            kept.append((owners[live], np.asarray(spans[live]), np.asarray(matrix[live])))
+    if not kept:
+        return 0
+    owners = np.concatenate([k[0] for k in kept])
+    order = np.argsort(owners, kind="stable")
+    spans, matrix = np.concatenate([k[1] for k in kept]), np.concatenate([k[2] for k in kept])
+    return save_sentences(folder, owners[order], spans[order], matrix[order])
 
 
 def batches(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -42,6 +42,7 @@ from .segments import (
     Segment,
     SegmentInfo,
     SegmentWriter,
+    SentenceVectors,
     Tombstones,
     merge,
     merge_plan,
@@ -116,7 +117,9 @@ class Manifest:
         if thresholds is not None and not (
             groups
             and all(isinstance(g, dict) for g in groups)
-            and all(isinstance(g.get(k), (int, float)) for g in groups for k in ("min_evidence", "min_lexical_evidence"))  # noqa: E501
+            and all(
+                isinstance(g.get(k), (int, float)) for g in groups for k in ("min_evidence", "min_lexical_evidence")
+            )  # noqa: E501
         ):
             raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}")
         return manifest
@@ -201,6 +204,19 @@ class IndexWriter:
                 raise IndexCorrupt(f"The index segment {segment.folder} is damaged. {REBUILD_HINT}") from None
         return found
 
+    def reusable_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
+        """Sentence vectors already in the index for the chunks of these embedding inputs."""
+        if self.new.dense is None or not embed_hashes:
+            return {}
+        found: dict[str, SentenceVectors] = {}
+        holders: list[Segment | SegmentWriter] = [*self.previous, self.new]
+        for segment in holders:
+            try:
+                found |= segment.stored_sentences([h for h in embed_hashes if h not in found])
+            except (OSError, ValueError, sqlite3.DatabaseError):
+                raise IndexCorrupt(f"The index segment {segment.folder} is damaged. {REBUILD_HINT}") from None
+        return found
+
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         """Mark these articles deleted in the segments that hold them."""
         wanted = list(doc_ids)
@@ -232,6 +248,9 @@ class IndexWriter:
 
     def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
         self.new.add_vectors(ids, matrix)
+
+    def add_sentences(self, chunk_id: int, sentences: SentenceVectors) -> None:
+        self.new.add_sentences(chunk_id, sentences)
 
     def commit(
         self, manifest_fields: dict[str, Any], calibrate: Callable[[IndexReader], dict[str, Any]] | None = None
@@ -416,6 +435,13 @@ class IndexReader:
                 found = segment.db.execute(query, ids).fetchall()
             rows |= {row[0]: dict(zip(keys, row, strict=True)) for row in found}
         return rows
+
+    def sentences(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
+        """The stored sentence vectors of these chunks (none for an index built before they were stored)."""
+        found: dict[int, SentenceVectors] = {}
+        for segment, ids in self._by_segment(chunk_ids):
+            found |= segment.sentences(ids)
+        return found
 
     def chunk_terms(self, chunk_ids: Sequence[int]) -> dict[int, list[str]]:
         """The analysed terms of each chunk, in text order."""

@@ -38,7 +38,9 @@ def test_held_out_questions_abstain_and_answerable_ones_do_not(minilm_index):
     """tests/data/unanswerable.json shares no question with the background set the build calibrated on."""
     qa = RagQA.load(minilm_index)
     unanswerable = read_unanswerable(DATA / "unanswerable.json")
-    assert not set(unanswerable) & set(BACKGROUND_QUESTIONS)
+    held_out = read_unanswerable(DATA / "unanswerable_heldout.json")
+    assert not set(unanswerable) & set(BACKGROUND_QUESTIONS) and len(set(held_out)) == len(held_out) == 60
+    assert not set(held_out) & (set(BACKGROUND_QUESTIONS) | set(unanswerable))
     abstained = sum(not qa.ask(q).found for q in unanswerable) / len(unanswerable)
     corpus = DATA / "xquad_en_small.json"
     asked = list(questions_of(corpus, gold_paragraphs(corpus)))[:60]
@@ -122,3 +124,12 @@ def test_the_chat_shows_the_weak_label(news_index):
 
     *_, (_, history, _, _, _) = respond(ChatService(news_index), "ما عاصمة أستراليا؟", [])
     assert history[-1]["content"].startswith("**Weak evidence") and "[\\[1\\]]" in history[-1]["content"]
+
+
+def test_a_number_the_passages_lack_makes_the_answer_weak_and_is_named(news_index):
+    qa = RagQA.load(news_index)
+    plain = qa.ask("من قاد الجانب الأمريكي في الاجتماع بشأن رفح؟")
+    dated = qa.ask("من قاد الجانب الأمريكي في الاجتماع بشأن رفح عام 1987؟")  # the seed says nothing of 1987
+    assert plain.confidence == "confident" and not any("1987" in w for w in plain.warnings)
+    assert dated.found and dated.confidence == "weak"
+    assert "No passage it draws on mentions 1987." in dated.warnings

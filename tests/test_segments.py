@@ -169,3 +169,42 @@ def test_merged_hybrid_segments_search_as_a_full_rebuild(tmp_path, tiny_model, m
     assert results(index, "dense") == results(rebuilt, "dense")
     assert results(index, "hybrid") == results(rebuilt, "hybrid")
     assert RagQA.load(index).info()["deleted_chunks"] == 0  # the segment that held article 1 was rewritten
+
+
+def stored_sentences(index: Path) -> dict[tuple[str, str], tuple[list[list[int]], np.ndarray]]:
+    """Every live chunk's stored sentences, by (title, chunk text): chunk ids differ between builds."""
+    reader = IndexReader(index)
+    ids = [int(i) for s in reader.segments for i in s.chunk_ids[s.live]]
+    rows, found = reader.chunk_rows(ids), reader.sentences(ids)
+    assert set(found) == set(ids)  # every live chunk has them, and no deleted one is asked for
+    return {(rows[i]["title"], rows[i]["text"]): (found[i].spans.tolist(), found[i].vectors) for i in ids}
+
+
+def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passage(tmp_path, tiny_model, monkeypatch):
+    from rag_qa.embedding import Embedder
+    from rag_qa.sentences import sentence_spans
+
+    texts = dict(enumerate(paragraphs()))
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    for last in range(2, SEGMENTS_PER_TIER + 4):  # small updates, merged on the way; one article edited
+        current = {n: t for n, t in texts.items() if n < last}
+        current[0] = texts[0] + f" وهذه الجملة رقم {last}."
+        write(corpus, current)
+        build_index([corpus], index, model=tiny_model)
+    rebuilt = tmp_path / "rebuilt"
+    build_index([corpus], rebuilt, model=tiny_model, full=True)
+    incremental, full = stored_sentences(index), stored_sentences(rebuilt)
+    assert incremental.keys() == full.keys()
+    for (title, text), (spans, matrix) in incremental.items():
+        assert spans == [list(s) for s in sentence_spans(text)] == full[(title, text)][0]
+        assert np.allclose(matrix.astype(np.float32), full[(title, text)][1].astype(np.float32), atol=2e-3)
+
+    qa = RagQA.load(index)
+    live = [qa.ask(q) for q in questions()]  # sentences scored from the stored vectors
+    monkeypatch.setattr(IndexReader, "sentences", lambda self, ids: {})  # as if none were stored: encoded now
+    assert [(a.text, a.found) for a in live] == [(a.text, a.found) for a in (qa.ask(q) for q in questions())]
+    monkeypatch.undo()
+    monkeypatch.setattr(Embedder, "encode_documents", lambda self, texts: pytest.fail("encoded at question time"))
+    assert [qa.ask(q) for q in questions()] == live
+    assert any(a.found for a in live)
