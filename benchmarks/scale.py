@@ -60,16 +60,16 @@ def random_unit_vectors(texts: list[str], dimension: int) -> np.ndarray:
 
 def use_random_document_vectors() -> None:
     """Make rag_qa's embedder return random unit vectors for documents (real tokenizer, real queries)."""
-    from rag_qa import pipeline
+    from rag_qa import indexing
 
-    real_load = pipeline.load_embedder
+    real_load = indexing.load_embedder
 
     def load(name: str, batch_size: int = 32, **options: Any) -> Any:
         embedder = real_load(name, batch_size, **options)
         embedder.encode_documents = lambda texts: random_unit_vectors(list(texts), embedder.dimension)
         return embedder
 
-    pipeline.load_embedder = load  # type: ignore[assignment]
+    indexing.load_embedder = load  # type: ignore[assignment]
 
 
 def peak_rss_mb() -> float:
@@ -80,12 +80,12 @@ def peak_rss_mb() -> float:
 
 
 def child_build(args: argparse.Namespace) -> dict[str, Any]:
-    from rag_qa import build_index, pipeline
+    from rag_qa import build_index, indexing
 
     if args.mode == "hybrid":
         use_random_document_vectors()
     timers = Timers()
-    pipeline.calibrate = timers.wrap("calibration", pipeline.calibrate)
+    indexing.calibrate = timers.wrap("calibration", indexing.calibrate)
     started = time.perf_counter()
     summary = build_index(args.sources, args.index, model=args.model, full=args.full)
     return {

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag_qa import RagQA, build_index
-from rag_qa import pipeline as pipeline_module
+from rag_qa import RagQA, build_index, indexing
 from rag_qa.abstention import BACKGROUND_QUANTILE, BACKGROUND_QUESTIONS
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
@@ -60,7 +59,7 @@ def test_small_updates_keep_the_calibration_and_large_ones_redo_it(tiny_model, t
 
     calls = []
     redone = {"min_evidence": 0.5, "min_lexical_evidence": 0.5, "redone": True}
-    monkeypatch.setattr(pipeline_module, "calibrate", lambda *a: calls.append(a) or redone)
+    monkeypatch.setattr(indexing, "calibrate", lambda *a: calls.append(a) or redone)
     (sources / "today.json").write_text(json.dumps(articles[60:61], ensure_ascii=False), encoding="utf-8")
     build_index([sources], index, model=tiny_model)
     assert RagQA.load(index).manifest.abstention == first and not calls  # one article in 60: kept

@@ -98,6 +98,7 @@ def test_upload_into_a_lexical_fallback_index_stays_lexical(tmp_path, seed_dir):
 
 def test_a_failed_upload_leaves_no_file_and_restores_the_one_it_replaced(tmp_path, seed_dir, monkeypatch):
     from rag_qa import build_index, pipeline
+    from rag_qa.errors import BuildLocked
 
     build_index([seed_dir], tmp_path / "index", model="none")
     uploads = tmp_path / "uploads"
@@ -109,10 +110,10 @@ def test_a_failed_upload_leaves_no_file_and_restores_the_one_it_replaced(tmp_pat
     again.write_text("قديم\nنسخة معدلة.", "utf-8")
 
     def broken(*args, **kwargs):
-        raise pipeline.BuildLocked("Another build is running on the index; wait for it to finish and try again.")
+        raise BuildLocked("Another build is running on the index; wait for it to finish and try again.")
 
     monkeypatch.setattr(pipeline, "build_index", broken)
-    with pytest.raises(pipeline.BuildLocked):
+    with pytest.raises(BuildLocked):
         service.add_files([fresh, again])
     assert sorted(p.name for p in uploads.iterdir()) == ["old.txt"]
     assert "نص سابق" in (uploads / "old.txt").read_text("utf-8")
