@@ -15,10 +15,9 @@ from typing import Any
 import numpy as np
 
 from .answer_types import asked_type, supplies
-from .config import RETRIEVAL
+from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
 from .embedding import Embedder
-from .records import Answer, Citation
-from .retrieval import FULL_LEXICAL_SUPPORT, Candidate, Query
+from .records import Answer, Candidate, Citation, Query
 from .segments import SentenceVectors
 from .sentences import sentence_spans
 from .textnorm import arabic_share, char_grams, normalise, words

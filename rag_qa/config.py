@@ -69,3 +69,8 @@ CHUNKING = ChunkingSettings()
 RETRIEVAL = RetrievalSettings()
 BUILD = BuildSettings()
 ANN = AnnSettings()
+
+# BM25's weight in the fusion follows how much of the question its best passages hold: an English question
+# over Arabic articles matches almost none of their words, and its BM25 ranking is noise that would drag
+# the dense one down. Full weight from this IDF share of the question's terms in one of BM25's top 3.
+FULL_LEXICAL_SUPPORT = 0.5  # XQuAD dev, e5: en→ar recall@1 0.596 → 0.763 (dense alone 0.791), ar 0.899 → 0.897

@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Article:
@@ -140,3 +142,23 @@ class BuildSummary(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(fields(self))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A retrieved chunk with its fused score and the evidence of each retriever."""
+
+    chunk_id: int
+    score: float
+    bm25: float = 0.0
+    dense: float | None = None  # cosine similarity, when the dense retriever ran
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    terms: tuple[str, ...]
+    term_weights: dict[str, float]  # IDF of each distinct query term (unknown terms get the highest)
+    vector: np.ndarray | None = field(default=None, repr=False)
+    context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
+    context: str | None = None  # the previous question itself

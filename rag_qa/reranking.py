@@ -13,7 +13,7 @@ from typing import Any
 
 from .embedding import first_line, offline, quiet_transformers, resolve_model
 from .errors import ModelUnavailable
-from .retrieval import Candidate
+from .records import Candidate
 
 RERANK_DEPTH = 30  # candidates the cross-encoder re-scores; the rest keep their fused order behind them
 

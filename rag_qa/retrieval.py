@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import RETRIEVAL
+from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
 from .embedding import Embedder
+from .records import Candidate, Query
 from .store import IndexReader
 from .textnorm import char_grams
 from .textnorm import terms as analyze
@@ -20,30 +20,6 @@ CONTEXT_WEIGHT = 0.5  # weight of the previous question's terms in a follow-up
 # XQuAD-ar dev + 31k SaudiNewsNet distractors, BM25 recall@5: 0.877 → 0.892 over words, 0.926 → 0.935 over 4-grams.
 PROXIMITY_WEIGHT = 0.3  # BM25 points per unit of proximity()
 PROXIMITY_WINDOW = 4  # terms further apart than this do not count as close
-# BM25's weight in the fusion follows how much of the question its best passages hold: an English question
-# over Arabic articles matches almost none of their words, and its BM25 ranking is noise that would drag
-# the dense one down. Full weight from this IDF share of the question's terms in one of BM25's top 3.
-FULL_LEXICAL_SUPPORT = 0.5  # XQuAD dev, e5: en→ar recall@1 0.596 → 0.763 (dense alone 0.791), ar 0.899 → 0.897
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A retrieved chunk with its fused score and the evidence of each retriever."""
-
-    chunk_id: int
-    score: float
-    bm25: float = 0.0
-    dense: float | None = None  # cosine similarity, when the dense retriever ran
-
-
-@dataclass(frozen=True)
-class Query:
-    text: str
-    terms: tuple[str, ...]
-    term_weights: dict[str, float]  # IDF of each distinct query term (unknown terms get the highest)
-    vector: np.ndarray | None = field(default=None, repr=False)
-    context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
-    context: str | None = None  # the previous question itself
 
 
 def reciprocal_rank_fusion(
