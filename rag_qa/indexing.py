@@ -326,8 +326,7 @@ class Indexer:
         titles = {a.doc_id: fit_title(a.title, self.embedder.count_tokens) if self.embedder else a.title for a in fresh}
         inputs = {id(c): embedding_input(titles[c.doc_id], c.text) for _, chunks in chunked for c in chunks}
         hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
-        vectors = writer.reusable_vectors(list(hashes.values()))  # before the old chunks go
-        sentences = writer.reusable_sentences(list(hashes.values()))
+        vectors, sentences = writer.reusable(list(hashes.values()))  # before the old chunks go
         writer.remove_documents(replaced)
         if self.embedder is not None:
             texts = {id(c): c.text for _, chunks in chunked for c in chunks}

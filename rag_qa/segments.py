@@ -193,12 +193,9 @@ class SegmentWriter:
     def add_sentences(self, chunk_id: int, sentences: SentenceVectors) -> None:
         self.sentences.add(chunk_id, sentences)
 
-    def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors this segment already holds for these embedding inputs."""
-        return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
-
-    def stored_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
-        return _stored_sentences(self.db, self.sentences.of, embed_hashes)
+    def stored(self, embed_hashes: Sequence[str]) -> Stored:
+        """Vectors this segment already holds for these embedding inputs, with their sentences'."""
+        return _stored(self.db, lambda: self.dense, self.sentences.of, embed_hashes)
 
     def finish(self, ann_threshold: int) -> SegmentInfo:
         self.db.commit()
@@ -354,11 +351,8 @@ class Segment:
         for derived in ("live", "_skip_deleted"):  # computed from the tombstones
             self.__dict__.pop(derived, None)
 
-    def stored_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        return _stored_vectors(self.db, lambda: self.dense, embed_hashes)
-
-    def stored_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
-        return _stored_sentences(self.db, self.sentences, embed_hashes)
+    def stored(self, embed_hashes: Sequence[str]) -> Stored:
+        return _stored(self.db, lambda: self.dense, self.sentences, embed_hashes)
 
     def dense_search(self, query: np.ndarray, n: int) -> dict[int, float]:
         """The ``n`` nearest live chunks: (chunk id → inner product)."""
@@ -392,24 +386,26 @@ class Segment:
             self.db.close()
 
 
-def _stored_vectors(db: sqlite3.Connection, dense: Any, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-    """Stored vectors by the hash of their embedding input; ``dense`` is called only if one is found."""
+Stored = tuple[dict[str, np.ndarray], dict[str, SentenceVectors]]  # by embedding-input hash
+
+
+def _stored(
+    db: sqlite3.Connection,
+    dense: Callable[[], Any],
+    sentences: Callable[[Sequence[int]], dict[int, SentenceVectors]],
+    embed_hashes: Sequence[str],
+) -> Stored:
+    """Stored chunk vectors and sentence vectors by the hash of the chunk's embedding input (the same
+    input, the same text); ``dense`` is called only if one is found."""
     found = _chunks_by_embed_hash(db, embed_hashes)
     index = dense() if found else None
     if index is None:
-        return {}
-    return {h: index.reconstruct(int(i)) for h, i in found.items()}
-
-
-def _stored_sentences(
-    db: sqlite3.Connection,
-    sentences: Callable[[Sequence[int]], dict[int, SentenceVectors]],
-    embed_hashes: Sequence[str],
-) -> dict[str, SentenceVectors]:
-    """Stored sentence vectors by the hash of their chunk's embedding input (the same input, the same text)."""
-    found = _chunks_by_embed_hash(db, embed_hashes)
-    stored = sentences(list(found.values())) if found else {}
-    return {h: stored[i] for h, i in found.items() if i in stored}
+        return {}, {}
+    held = sentences(list(found.values()))
+    return (
+        {h: index.reconstruct(int(i)) for h, i in found.items()},
+        {h: held[i] for h, i in found.items() if i in held},
+    )
 
 
 def _chunks_by_embed_hash(db: sqlite3.Connection, embed_hashes: Sequence[str]) -> dict[str, int]:

@@ -43,6 +43,7 @@ from .segments import (
     SegmentInfo,
     SegmentWriter,
     SentenceVectors,
+    Stored,
     Tombstones,
     merge,
     merge_plan,
@@ -191,31 +192,22 @@ class IndexWriter:
     def replace_source_files(self, files: Iterable[TrackedFile]) -> None:
         self.files = list(files)
 
-    def reusable_vectors(self, embed_hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        """Vectors already in the index for these embedding inputs (so unchanged text is never re-encoded)."""
+    def reusable(self, embed_hashes: Sequence[str]) -> Stored:
+        """Vectors already in the index for these embedding inputs, and their chunks' sentence vectors
+        (so unchanged text is never re-encoded)."""
+        vectors: dict[str, np.ndarray] = {}
+        sentences: dict[str, SentenceVectors] = {}
         if self.new.dense is None or not embed_hashes:
-            return {}
-        found: dict[str, np.ndarray] = {}
+            return vectors, sentences
         holders: list[Segment | SegmentWriter] = [*self.previous, self.new]
         for segment in holders:
             try:
-                found |= segment.stored_vectors([h for h in embed_hashes if h not in found])
+                found, held = segment.stored([h for h in embed_hashes if h not in vectors])
             except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError):
                 raise IndexCorrupt(f"The index segment {segment.folder} is damaged. {REBUILD_HINT}") from None
-        return found
-
-    def reusable_sentences(self, embed_hashes: Sequence[str]) -> dict[str, SentenceVectors]:
-        """Sentence vectors already in the index for the chunks of these embedding inputs."""
-        if self.new.dense is None or not embed_hashes:
-            return {}
-        found: dict[str, SentenceVectors] = {}
-        holders: list[Segment | SegmentWriter] = [*self.previous, self.new]
-        for segment in holders:
-            try:
-                found |= segment.stored_sentences([h for h in embed_hashes if h not in found])
-            except (OSError, ValueError, sqlite3.DatabaseError):
-                raise IndexCorrupt(f"The index segment {segment.folder} is damaged. {REBUILD_HINT}") from None
-        return found
+            vectors |= found
+            sentences |= held
+        return vectors, sentences
 
     def remove_documents(self, doc_ids: Iterable[str]) -> None:
         """Mark these articles deleted in the segments that hold them."""
