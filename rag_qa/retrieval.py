@@ -20,6 +20,12 @@ CONTEXT_WEIGHT = 0.5  # weight of the previous question's terms in a follow-up
 # XQuAD-ar dev + 31k SaudiNewsNet distractors, BM25 recall@5: 0.877 → 0.892 over words, 0.926 → 0.935 over 4-grams.
 PROXIMITY_WEIGHT = 0.3  # BM25 points per unit of proximity()
 PROXIMITY_WINDOW = 4  # terms further apart than this do not count as close
+# Hybrid fusion re-ranks its best SENTENCE_DEPTH passages with a third ranking, by the cosine of each one's
+# best stored sentence (a question's answer sits in one sentence, which it matches more closely than the
+# passage). Bundled e5 on XQuAD dev, recall@1 / @5 of the fused ranking: English -> Arabic 0.764 / 0.966
+# -> 0.791 / 0.977, Arabic 0.899 / 0.989 -> 0.903 / 0.992 (weight 1.0: 0.799 / 0.980 and 0.890 / 0.993).
+SENTENCE_DEPTH = 30
+SENTENCE_WEIGHT = 0.5
 
 
 def reciprocal_rank_fusion(
@@ -84,10 +90,22 @@ class Retriever:
             support = self.lexical_support(query, rankings[0][:3]) if dense else 1.0
             fused = reciprocal_rank_fusion(rankings, weights=(support, RETRIEVAL.dense_weight))
             ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+            if query.vector is not None:
+                ranked = self._by_best_sentence(query.vector, ranked)
         return [
             Candidate(chunk_id, score, lexical.get(chunk_id, 0.0), dense.get(chunk_id) if dense else None)
             for chunk_id, score in ranked[:n]
         ]
+
+    def _by_best_sentence(self, vector: np.ndarray, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """``ranked`` with a third ranking fused into its first SENTENCE_DEPTH: by the cosine of their best
+        stored sentence, at SENTENCE_WEIGHT (scores only rise, so the rest stay behind them)."""
+        head = dict(ranked[:SENTENCE_DEPTH])
+        stored = self.reader.sentences(list(head))
+        best = {i: float((s.vectors.astype(np.float32) @ vector).max()) for i, s in stored.items() if len(s.vectors)}
+        extra = reciprocal_rank_fusion([sorted(best, key=lambda i: -best[i])], weights=(SENTENCE_WEIGHT,))
+        rescored = sorted(((i, score + extra.get(i, 0.0)) for i, score in head.items()), key=lambda kv: -kv[1])
+        return rescored + ranked[SENTENCE_DEPTH:]
 
     def lexical_support(self, query: Query, chunk_ids: Sequence[int]) -> float:
         """BM25's weight in the fusion: the best IDF share of the question's own terms among ``chunk_ids``,
