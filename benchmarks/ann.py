@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rag_qa import vectors
+from rag_qa.storage import vectors
 
 
 def clustered_unit_vectors(count: int, dimension: int, clusters: int, noise: float, seed: int) -> np.ndarray:

@@ -37,7 +37,7 @@ from .answering import SCRIPTS, answer_passages, answer_pool, evidence, lexical_
 from .config import RETRIEVAL
 from .embedding import Embedder
 from .retrieval import Retriever
-from .store import IndexReader
+from .storage import IndexReader
 
 BACKGROUND_QUANTILE = 0.9  # share of the background questions kept below the confident level
 # The share of background questions below the "not found" level of dense evidence is the model family's

@@ -18,8 +18,8 @@ from .answer_types import asked_type, supplies
 from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
 from .embedding import Embedder
 from .records import Answer, Candidate, Citation, Query
-from .segments import SentenceVectors
 from .sentences import sentence_spans
+from .storage import SentenceVectors
 from .textnorm import arabic_share, char_grams, normalise, words
 from .textnorm import terms as analyze
 

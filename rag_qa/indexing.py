@@ -33,13 +33,13 @@ from .errors import (
 )
 from .ingest import iter_articles
 from .records import Article, BuildSummary, Problem, SourceFile
-from .segments import SentenceVectors
 from .sentences import sentence_spans
 from .sources import SourcePlan, plan_sources
-from .store import (
+from .storage import (
     IndexReader,
     IndexWriter,
     Manifest,
+    SentenceVectors,
     TrackedFile,
     read_build_state,
     read_current_manifest,
@@ -226,14 +226,16 @@ class Indexer:
                 writer = self._open_writer()
                 writer.remove_documents(vanished)
                 writer.replace_source_files(self.files_read)
-                manifest = writer.commit(
-                    self._manifest_fields(time.perf_counter() - started, plan.remembered), calibrate=self._calibration
-                )
+                staged = writer.finish(self._manifest_fields(time.perf_counter() - started, plan.remembered))
+                try:
+                    calibration = self._calibration(staged)
+                finally:
+                    staged.close()
+                manifest = writer.publish(calibration, BUILD.keep_versions)
         except BaseException:
             if self._writer is not None:
                 self._writer.abort()
             raise
-        remove_stale_versions(self.index_dir, BUILD.keep_versions)
         assert manifest is not None
         return BuildSummary(
             documents=manifest.documents,

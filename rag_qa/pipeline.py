@@ -26,7 +26,7 @@ from .records import Answer, BuildSummary, Citation
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .sources import covers
-from .store import (
+from .storage import (
     IndexReader,
     Manifest,
     read_current_manifest,

@@ -11,7 +11,7 @@ import numpy as np
 from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
 from .embedding import Embedder
 from .records import Candidate, Query
-from .store import IndexReader
+from .storage import IndexReader
 from .textnorm import char_grams
 from .textnorm import terms as analyze
 

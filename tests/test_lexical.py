@@ -10,8 +10,8 @@ from conftest import DATA
 
 from rag_qa import RagQA, build_index
 from rag_qa.config import RETRIEVAL
-from rag_qa.lexical import BM25, GramCounts, Postings
 from rag_qa.retrieval import proximity
+from rag_qa.storage.lexical import BM25, GramCounts, Postings
 from rag_qa.textnorm import char_grams
 from rag_qa.textnorm import terms as analyze
 

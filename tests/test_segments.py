@@ -13,8 +13,8 @@ from conftest import DATA
 
 from rag_qa import RagQA, build_index
 from rag_qa.errors import IndexCorrupt
-from rag_qa.segments import SEGMENTS_PER_TIER
-from rag_qa.store import IndexReader
+from rag_qa.storage import IndexReader
+from rag_qa.storage.merging import SEGMENTS_PER_TIER
 
 
 def paragraphs() -> list[str]:
@@ -133,9 +133,9 @@ def test_a_version_whose_segment_is_missing_is_reported(tmp_path):
 def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
     """Merge a segment made of the first and third builds' chunks with the second build's segment, whose
     ids lie between them: the merged rows must still be in id order and answer as a full rebuild."""
-    from rag_qa import segments
+    from rag_qa.storage import merging
 
-    monkeypatch.setattr(segments, "SEGMENTS_PER_TIER", 2)
+    monkeypatch.setattr(merging, "SEGMENTS_PER_TIER", 2)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     texts = dict(enumerate(paragraphs()))
@@ -155,9 +155,9 @@ def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
 
 def test_merged_hybrid_segments_search_as_a_full_rebuild(tmp_path, tiny_model, monkeypatch):
     """Merges carry the stored vectors over (no encoding) and drop the deleted ones."""
-    from rag_qa import segments
+    from rag_qa.storage import merging
 
-    monkeypatch.setattr(segments, "SEGMENTS_PER_TIER", 2)
+    monkeypatch.setattr(merging, "SEGMENTS_PER_TIER", 2)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     texts = dict(enumerate(paragraphs()))

@@ -9,8 +9,8 @@ import numpy as np
 from conftest import DATA, SULLIVAN, US_SIDE_AR
 
 from rag_qa import RagQA, build_index
-from rag_qa import vectors as dense_index
-from rag_qa.store import IndexReader
+from rag_qa.storage import IndexReader
+from rag_qa.storage import vectors as dense_index
 
 
 def clustered_unit_vectors(count: int, dimension: int, clusters: int, seed: int) -> np.ndarray:

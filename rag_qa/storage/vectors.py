@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import ANN
+from ..config import ANN
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,11 @@ articles costs ten articles. Chunk ids are unique across the index and never reu
 
 from __future__ import annotations
 
-import math
 import secrets
 import sqlite3
 from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,22 +23,16 @@ from typing import Any
 
 import numpy as np
 
+from ..records import Article, Chunk
 from . import vectors
 from .lexical import GramCounts, Postings, WordFrequencies
-from .records import Article, Chunk
+from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS, SentenceTable, SentenceVectors
 
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
 DENSE = "dense.faiss"
 # The vectors of each chunk's sentences (hybrid indexes), so that answering scores sentences without
 # encoding them: rows sorted by chunk id, the sentence's offsets in its chunk, float16 vectors.
-SENTENCE_CHUNKS = "sentence_chunks.npy"
-SENTENCE_SPANS = "sentence_spans.npy"
-SENTENCE_VECTORS = "sentence_vectors.npy"
-SEGMENTS_PER_TIER = 8  # this many segments of the same size class are merged into one
-TIER_BASE = 8  # size classes: live chunks in [8^t, 8^(t+1))
-MAX_DELETED_SHARE = 0.3  # a segment with more of its chunks deleted is rewritten without them
-
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
@@ -63,14 +55,6 @@ class SegmentInfo:
     chunks: int
     dense: dict[str, Any] | None  # vectors.describe() of its FAISS index, None for lexical-only
     sentences: int = 0  # sentence vectors stored (0: none, e.g. lexical-only)
-
-
-@dataclass(frozen=True)
-class SentenceVectors:
-    """The stored sentences of one chunk: their (start, end) offsets in the chunk's text and their vectors."""
-
-    spans: np.ndarray  # int32, (n, 2)
-    vectors: np.ndarray  # float16, (n, dimension)
 
 
 @dataclass
@@ -99,44 +83,10 @@ def merged_segment_name(parts: Sequence[Segment]) -> str:
     return new_segment_name(min(int(p.info.name.split("-")[1]) for p in parts))
 
 
-def _create_db(path: Path) -> sqlite3.Connection:
+def create_db(path: Path) -> sqlite3.Connection:
     db = sqlite3.connect(path)
     db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
     return db
-
-
-class SentenceTable:
-    """Sentence vectors gathered while a segment is written (or merged), saved as three arrays."""
-
-    def __init__(self) -> None:
-        self.by_chunk: dict[int, SentenceVectors] = {}
-
-    def add(self, chunk_id: int, sentences: SentenceVectors) -> None:
-        self.by_chunk[chunk_id] = sentences
-
-    def of(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
-        return {i: self.by_chunk[i] for i in chunk_ids if i in self.by_chunk}
-
-    def save(self, folder: Path) -> int:
-        """Write the arrays (rows in chunk id order); returns the number of sentences."""
-        ids = sorted(self.by_chunk)
-        parts = [self.by_chunk[i] for i in ids]
-        if not parts:
-            return 0
-        owners = np.repeat(np.asarray(ids, dtype=np.int64), [len(p.spans) for p in parts])
-        return save_sentences(
-            folder, owners, np.concatenate([p.spans for p in parts]), np.concatenate([p.vectors for p in parts])
-        )
-
-
-def save_sentences(folder: Path, owners: np.ndarray, spans: np.ndarray, matrix: np.ndarray) -> int:
-    """Write sentence rows (``owners``: each row's chunk id, ascending); returns how many."""
-    if not len(owners):
-        return 0
-    np.save(folder / SENTENCE_CHUNKS, owners.astype(np.int64), allow_pickle=False)
-    np.save(folder / SENTENCE_SPANS, spans.astype(np.int32), allow_pickle=False)
-    np.save(folder / SENTENCE_VECTORS, matrix.astype(np.float16), allow_pickle=False)
-    return len(owners)
 
 
 class SegmentWriter:
@@ -145,7 +95,7 @@ class SegmentWriter:
     def __init__(self, folder: Path, dimension: int | None) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
-        self.db = _create_db(folder / CHUNKS_DB)
+        self.db = create_db(folder / CHUNKS_DB)
         self.grams = GramCounts()
         self.words = WordFrequencies()
         self.chunk_ids = array("q")
@@ -201,7 +151,7 @@ class SegmentWriter:
         self.db.commit()
         self.db.close()
         save(self.folder, np.frombuffer(self.chunk_ids, dtype=np.int64), self.grams.postings(), self.words)
-        dense = _save_dense(self.folder, self.dense, ann_threshold)
+        dense = save_dense(self.folder, self.dense, ann_threshold)
         sentences = self.sentences.save(self.folder) if dense is not None else 0
         return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense, sentences)
 
@@ -215,7 +165,7 @@ def save(folder: Path, chunk_ids: np.ndarray, postings: Postings, words: WordFre
     words.save(folder)
 
 
-def _save_dense(folder: Path, index: Any, ann_threshold: int) -> dict[str, Any] | None:
+def save_dense(folder: Path, index: Any, ann_threshold: int) -> dict[str, Any] | None:
     """Write a segment's FAISS index, made approximate (IVF) beyond ``ann_threshold`` vectors."""
     if index is None:
         return None
@@ -414,82 +364,6 @@ def _chunks_by_embed_hash(db: sqlite3.Connection, embed_hashes: Sequence[str]) -
         marks = ",".join("?" * len(batch))
         found.update(db.execute(f"SELECT embed_hash, id FROM chunks WHERE embed_hash IN ({marks})", batch))
     return found
-
-
-# ---------------------------------------------------------------- merging
-
-
-def merge_plan(segments: Sequence[Segment]) -> list[list[Segment]]:
-    """Which segments to rewrite together: each segment with too many deleted chunks on its own, and
-    the segments of any size class (live chunks in [8^t, 8^(t+1))) that holds ``SEGMENTS_PER_TIER`` or
-    more. A group with nothing live is simply dropped."""
-    groups: list[list[Segment]] = []
-    tiers: dict[int, list[Segment]] = {}
-    for segment in segments:
-        if segment.info.chunks and len(segment.tombstones.chunks) > MAX_DELETED_SHARE * segment.info.chunks:
-            groups.append([segment])
-        elif segment.live_chunks == 0 and segment.live_documents == 0:
-            groups.append([segment])
-        else:
-            tier = int(math.log(max(segment.live_chunks, 1), TIER_BASE))
-            tiers.setdefault(tier, []).append(segment)
-    groups.extend(members for members in tiers.values() if len(members) >= SEGMENTS_PER_TIER)
-    return groups
-
-
-def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> SegmentInfo:
-    """One new segment holding the live articles and chunks of ``parts``."""
-    folder.mkdir(parents=True)
-    with closing(_create_db(folder / CHUNKS_DB)) as db:
-        db.execute("CREATE TEMP TABLE gone_chunks (id INTEGER PRIMARY KEY)")
-        db.execute("CREATE TEMP TABLE gone_documents (doc_id TEXT PRIMARY KEY)")
-        for segment in parts:
-            db.execute("DELETE FROM gone_chunks")
-            db.execute("DELETE FROM gone_documents")
-            db.executemany("INSERT INTO gone_chunks VALUES (?)", [(i,) for i in segment.tombstones.chunks])
-            db.executemany("INSERT INTO gone_documents VALUES (?)", [(d,) for d in segment.tombstones.documents])
-            db.execute("ATTACH DATABASE ? AS part", (f"file:{segment.folder / CHUNKS_DB}?mode=ro",))
-            db.execute("INSERT INTO documents SELECT * FROM part.documents WHERE doc_id NOT IN gone_documents")
-            db.execute("INSERT INTO chunks SELECT * FROM part.chunks WHERE id NOT IN gone_chunks ORDER BY id")
-            db.commit()
-            db.execute("DETACH DATABASE part")
-        documents = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
-    # a merged segment's id range can interleave with a segment left out, so rows are sorted by id
-    chunk_ids = np.concatenate([s.chunk_ids[s.live] for s in parts]) if parts else np.zeros(0, np.int64)
-    order = np.argsort(chunk_ids, kind="stable")
-    frequencies: Counter[str] = Counter()
-    for segment in parts:
-        frequencies.update(segment.words.frequencies)
-        frequencies.subtract(segment.tombstones.words)
-    postings = Postings.merge([(s.postings, s.live) for s in parts], order)
-    save(folder, chunk_ids[order], postings, WordFrequencies(+frequencies))  # + drops words no chunk holds
-    dense = None
-    if parts and parts[0].info.dense is not None:
-        dense = vectors.new_flat(int(parts[0].info.dense["dimension"]))
-        for segment in parts:
-            kept = segment.chunk_ids[segment.live]
-            if len(kept):
-                dense.add_with_ids(vectors.take(segment.dense, kept), kept)
-    description = _save_dense(folder, dense, ann_threshold)
-    sentences = _merge_sentences(parts, folder) if description is not None else 0
-    return SegmentInfo(folder.name, int(documents), len(chunk_ids), description, sentences)
-
-
-def _merge_sentences(parts: Sequence[Segment], folder: Path) -> int:
-    """The live chunks' sentence rows of ``parts`` in one table, in chunk id order."""
-    kept = []
-    for segment in parts:
-        rows = segment.sentence_rows
-        if rows is not None:
-            owners, spans, matrix = rows
-            live = np.isin(owners, segment.chunk_ids[segment.live])
-            kept.append((owners[live], np.asarray(spans[live]), np.asarray(matrix[live])))
-    if not kept:
-        return 0
-    owners = np.concatenate([k[0] for k in kept])
-    order = np.argsort(owners, kind="stable")
-    spans, matrix = np.concatenate([k[1] for k in kept]), np.concatenate([k[2] for k in kept])
-    return save_sentences(folder, owners[order], spans[order], matrix[order])
 
 
 def batches(items: list[Any], size: int) -> Iterable[list[Any]]:

@@ -1,0 +1,128 @@
+"""A version's manifest (what it holds and how it was built) and the build state read from a version."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import FORMAT_VERSION
+from ..errors import IndexCorrupt, IndexMissing
+from ..records import SourceFile
+from .segments import Segment, SegmentInfo, Tombstones
+
+MANIFEST = "manifest.json"
+DELETIONS = "deletions.json"
+SOURCES = "sources.json"
+PARTIAL = ".partial"
+REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
+# a source file as the last build left it: its size and modification time, article ids, bad records
+TrackedFile = tuple[SourceFile, list[str], list[str]]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    format_version: int
+    version_dir: str
+    mode: str  # "hybrid" (FAISS + BM25) or "lexical" (BM25 only)
+    model: dict[str, Any] | None  # Embedder.describe(), or None for lexical-only
+    model_requested: str
+    fallback_reason: str | None
+    chunking: dict[str, Any]
+    analyzer: dict[str, Any]
+    bm25: dict[str, Any]
+    dense: dict[str, Any] | None
+    documents: int
+    chunks: int
+    created_at: str
+    build_seconds: float
+    software: dict[str, str] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
+    segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
+    next_chunk_id: int = 1  # chunk ids are never reused
+    abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
+    confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
+
+    @property
+    def model_name(self) -> str | None:
+        return self.model["name"] if self.model else None
+
+    def to_json(self) -> str:
+        return json.dumps({"format": "rag_qa-index", **asdict(self)}, ensure_ascii=False, indent=2)
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise IndexMissing(f"No index at {path.parent}: build one with `rag-qa build`.") from None
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            raise IndexCorrupt(f"The index manifest {path} is unreadable. {REBUILD_HINT}") from None
+        if not isinstance(data, dict) or data.get("format") != "rag_qa-index":
+            raise IndexCorrupt(f"{path} is not a rag_qa index manifest. {REBUILD_HINT}")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise IndexCorrupt(
+                f"The index at {path.parent} has format version {data.get('format_version')}; this rag_qa reads "
+                f"version {FORMAT_VERSION}. {REBUILD_HINT}"
+            )
+        data.pop("format")
+        try:
+            manifest = cls(**data)
+        except TypeError:
+            raise IndexCorrupt(f"The index manifest {path} has missing or unknown fields. {REBUILD_HINT}") from None
+        if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
+            raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
+        thresholds = manifest.abstention
+        groups = [thresholds, *((thresholds.get("by_script") or {}).values())] if isinstance(thresholds, dict) else []
+        if thresholds is not None and not (
+            groups
+            and all(isinstance(g, dict) for g in groups)
+            and all(
+                isinstance(g.get(k), (int, float)) for g in groups for k in ("min_evidence", "min_lexical_evidence")
+            )  # noqa: E501
+        ):
+            raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}")
+        return manifest
+
+
+def read_current_manifest(index_dir: Path) -> Manifest:
+    if not index_dir.is_dir():
+        raise IndexMissing(f"No index directory {index_dir}: build one with `rag-qa build`.")
+    return Manifest.read(index_dir / MANIFEST)
+
+
+def read_build_state(index_dir: Path, previous: Manifest | None) -> tuple[dict[str, str], dict[str, TrackedFile]]:
+    """What an incremental build compares against: each live document's content hash, and the source
+    files (size, modification time, article ids, bad records) of the previous version. Empty for a
+    first or full build."""
+    if previous is None:
+        return {}, {}
+    folder = index_dir / previous.version_dir
+    hashes: dict[str, str] = {}
+    for segment in open_segments(folder, previous):
+        try:
+            rows = segment.db.execute("SELECT doc_id, content_hash FROM documents").fetchall()
+        except (OSError, sqlite3.DatabaseError):
+            raise IndexCorrupt(f"The chunk database of {segment.folder} is damaged. {REBUILD_HINT}") from None
+        finally:
+            segment.close()
+        hashes.update((d, h) for d, h in rows if d not in segment.tombstones.documents)
+    try:
+        listed = json.loads((folder / SOURCES).read_text(encoding="utf-8"))
+        files = {row[0]: (SourceFile(*row[:3]), list(row[3]), list(row[4])) for row in listed}
+    except (OSError, ValueError, TypeError, IndexError):
+        raise IndexCorrupt(f"The source list of the index at {index_dir} is damaged. {REBUILD_HINT}") from None
+    return hashes, files
+
+
+def open_segments(folder: Path, manifest: Manifest) -> list[Segment]:
+    """The version's segments (not loaded yet) with their tombstones."""
+    try:
+        deleted = json.loads((folder / DELETIONS).read_text(encoding="utf-8"))
+        tombstones = {name: Tombstones.from_json(data) for name, data in deleted.items()}
+        infos = [SegmentInfo(**info) for info in manifest.segments]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        raise IndexCorrupt(f"The index at {folder.parent} has a damaged list of segments. {REBUILD_HINT}") from None
+    return [Segment(folder / info.name, info, tombstones.get(info.name)) for info in infos]
