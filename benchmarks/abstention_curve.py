@@ -21,11 +21,9 @@ from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
 def best_coverage(qa: RagQA, question: str) -> float:
     """The highest IDF-weighted question-term coverage among the passages an answer would draw on."""
-    loaded = qa._loaded
-    query = loaded.retriever.query(question, "lexical")
-    candidates = loaded.retriever.retrieve(query, "lexical", 30)
-    passages = distinct_passages(candidates, loaded.reader.chunk_rows([c.chunk_id for c in candidates]), 10)
-    return max((lexical_evidence(query, passages[i]) for i in answer_pool(passages)), default=0.0)
+    found = qa.retriever.for_answer(qa.retriever.query(question, "lexical"), "lexical", 10)
+    passages = distinct_passages(found.candidates, found.passages, 10)
+    return max((lexical_evidence(found.query, passages[i]) for i in answer_pool(passages)), default=0.0)
 
 
 def main() -> None:

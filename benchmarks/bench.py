@@ -94,7 +94,7 @@ def time_raw_floor(index: Path, model: str) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from rag_qa.bundled import BUNDLED_MODEL, bundled_folder
-    from rag_qa.config import BUILD
+    from rag_qa.config import DEFAULTS
     from rag_qa.embedding import prompt_style
     from rag_qa.indexing import embedding_input, fit_title
 
@@ -114,7 +114,8 @@ def time_raw_floor(index: Path, model: str) -> dict[str, float]:
         return len(encoder.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def add(texts: list[str]) -> None:
-        vectors = encoder.encode(texts, prompt=prompt, batch_size=BUILD.embed_batch_size, normalize_embeddings=True)
+        vectors = encoder.encode(texts, prompt=prompt, batch_size=DEFAULTS.build.embed_batch_size,
+                                 normalize_embeddings=True)
         flat = faiss.IndexFlatIP(vectors.shape[1])
         flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
 

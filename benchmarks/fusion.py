@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from benchmarks.bench import default_model
-from rag_qa import RagQA, build_index, retrieval
+from rag_qa import RagQA, build_index
 from rag_qa.abstention import best_evidence
 from rag_qa.answering import answer_passages, answer_pool, coverage, lexical_evidence
 from rag_qa.answering import evidence as dense_evidence
-from rag_qa.config import RETRIEVAL
+from rag_qa.config import DEFAULTS, Settings
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
 
 
@@ -45,13 +45,10 @@ def recall(qa: RagQA, asked: list[Any], mode: str) -> tuple[float, float]:
 def evidence(qa: RagQA, question: str) -> tuple[float, ...]:
     """Among the passages an answer would draw on, the best of: word coverage, passage cosine, lexical
     evidence, best sentence cosine, and answering.evidence (the mean of a passage's and its best sentence's)."""
-    loaded = qa._loaded
-    query = loaded.retriever.query(question, "hybrid")
-    candidates = loaded.retriever.retrieve(query, "hybrid", 15)
-    ids = [c.chunk_id for c in candidates]
-    passages = answer_passages(
-        query, candidates, loaded.reader.chunk_rows(ids), 5, loaded.retriever.embedder, loaded.reader.sentences(ids)
-    )
+    retriever = qa.retriever
+    found = retriever.for_answer(retriever.query(question, "hybrid"), "hybrid", 5)
+    query = found.query
+    passages = answer_passages(query, found.candidates, found.passages, 5, retriever.embedder, found.sentences)
     pool = [passages[i] for i in answer_pool(passages)]
     lexical = max((coverage(query, p.terms) for p in pool), default=0.0)
     dense = max((p.candidate.dense or 0.0 for p in pool), default=0.0)
@@ -62,7 +59,7 @@ def evidence(qa: RagQA, question: str) -> tuple[float, ...]:
 
 def abstains(qa: RagQA, question: str, calibration: dict[str, Any], encode: Any) -> bool:
     """Whether ``question`` gets "not found" under the index's calibrated thresholds (as RagQA.ask decides)."""
-    dense, lexical = best_evidence(qa._loaded.retriever, qa._loaded.reader, question, encode([question])[0])
+    dense, lexical = best_evidence(qa.retriever, question, encode([question])[0], qa.settings)
     return not (dense >= calibration["min_evidence"] or lexical >= calibration["min_lexical_evidence"])
 
 
@@ -84,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as index:
         build_index([args.corpus], index, model=model, full=True)
         qa = RagQA.load(index)
-        embedder = qa._loaded.retriever.embedder
+        embedder = qa.retriever.embedder
         assert embedder is not None
         cache: dict[str, np.ndarray] = {}
         encode = embedder.encode_queries
@@ -103,12 +100,12 @@ def main() -> None:
             lines.append(f"| {mode} | – | – | {r1} | {r5} |")
         for k in () if args.no_sweep else (10, 30, 60, 100):
             for weight in (0.5, 1.0, 1.5, 2.0):
-                retrieval.RETRIEVAL = dataclasses.replace(RETRIEVAL, rrf_k=k, dense_weight=weight)
-                r1, r5 = recall(qa, asked, "hybrid")
+                retrieval = dataclasses.replace(DEFAULTS.retrieval, rrf_k=k, dense_weight=weight)
+                swept = RagQA.load(index, settings=Settings(retrieval=retrieval), embedder=embedder)
+                r1, r5 = recall(swept, asked, "hybrid")
                 report["fusion"].append({"mode": "hybrid", "rrf_k": k, "dense_weight": weight, "recall@1": r1,
                                          "recall@5": r5})  # fmt: skip
                 lines.append(f"| hybrid | {k} | {weight} | {r1} | {r5} |")
-        retrieval.RETRIEVAL = RETRIEVAL
         positive = np.asarray([evidence(qa, item.question) for item in asked])
         negative = np.asarray([evidence(qa, question) for question in negatives])
         calibration = qa.manifest.abstention or {}
@@ -118,7 +115,7 @@ def main() -> None:
         ]
     lines += [
         "",
-        f"Abstention: 'not found' unless lexical evidence ≥ {RETRIEVAL.min_lexical_evidence} or dense "
+        f"Abstention: 'not found' unless lexical evidence ≥ {DEFAULTS.answering.min_lexical_evidence} or dense "
         "similarity ≥ the threshold; the shares that abstain:",
         "",
         f"| dense threshold | answerable (n={len(positive)}) | unanswerable (n={len(negative)}) "
@@ -126,7 +123,8 @@ def main() -> None:
         "| --- | --- | --- | --- | --- |",
     ]
     report["evidence"] = {"answerable": positive.tolist(), "unanswerable": negative.tolist()}
-    lexical_ok = (positive[:, 2] >= RETRIEVAL.min_lexical_evidence, negative[:, 2] >= RETRIEVAL.min_lexical_evidence)
+    fixed = DEFAULTS.answering.min_lexical_evidence
+    lexical_ok = (positive[:, 2] >= fixed, negative[:, 2] >= fixed)
     for threshold in np.arange(0.2, 0.81, 0.05):
         row = {
             "threshold": round(float(threshold), 2),

@@ -34,12 +34,12 @@ from typing import Any
 import numpy as np
 
 from .answering import SCRIPTS, answer_passages, answer_pool, evidence, lexical_evidence, question_script
-from .config import RETRIEVAL
+from .config import DEFAULTS, Settings
 from .embedding import Embedder
 from .retrieval import Retriever
 from .storage import IndexReader
 
-BACKGROUND_QUANTILE = 0.9  # share of the background questions kept below the confident level
+# (Values: config.AbstentionSettings.)
 # The share of background questions below the "not found" level of dense evidence is the model family's
 # (embedding.PromptStyle.not_found_quantile): e5's evidence does not separate answerable from unanswerable
 # questions well enough for 0.9 (bundled e5 on XQuAD-ar, AUC 0.95 Arabic, 0.84 English → Arabic): at 0.9,
@@ -47,15 +47,13 @@ BACKGROUND_QUANTILE = 0.9  # share of the background questions kept below the co
 # and 2.8 %, with 32 % / 23 % of the unanswerable ones abstaining and 38 % / 49 % labelled weak evidence.
 # Among 3,221 news articles more background questions find a near passage, the levels rise, and 5.1 % /
 # 17 % of the answerable questions abstain (47 % / 28 % of the unanswerable ones).
-ANSWER_PASSAGES = 5  # the k of RagQA.ask: passages an answer (and its evidence) draws on
-RECALIBRATE_AFTER = 0.1  # an update that changes the live chunks by more than this share recalibrates
 
 
-def calibrate(reader: IndexReader, embedder: Embedder) -> dict[str, Any]:
+def calibrate(reader: IndexReader, embedder: Embedder, settings: Settings = DEFAULTS) -> dict[str, Any]:
     """The evidence thresholds of the index ``reader`` opens, with what they were measured on.
 
     Two thresholds, dense evidence and lexical evidence, both at one percentile of the background
-    questions' scores: the lowest percentile at which no more than 1 − BACKGROUND_QUANTILE of the
+    questions' scores: the lowest percentile at which no more than 1 − ``background_quantile`` of the
     background questions pass either. The lexical one keeps answers that a weak model would lose (an
     English-only model over Arabic articles scores every Arabic question alike).
 
@@ -65,14 +63,14 @@ def calibrate(reader: IndexReader, embedder: Embedder) -> dict[str, Any]:
     paragraphs): Arabic background questions reach dense evidence 0.93 at their 90th percentile, English
     ones 0.79; English XQuAD questions over the Arabic paragraphs have a median of 0.82.
     """
-    retriever = Retriever(reader, embedder)
+    retriever = Retriever(reader, embedder, settings.retrieval)
     vectors = embedder.encode_queries(list(BACKGROUND_QUESTIONS))
     scores = np.array(
-        [best_evidence(retriever, reader, q, v) for q, v in zip(BACKGROUND_QUESTIONS, vectors, strict=True)]
+        [best_evidence(retriever, q, v, settings) for q, v in zip(BACKGROUND_QUESTIONS, vectors, strict=True)]
     )
     scripts = np.array([question_script(q) for q in BACKGROUND_QUESTIONS])
     quantiles = {script: embedder.style.not_found_quantile(script) for script in SCRIPTS}
-    by_script = {script: _thresholds(scores[scripts == script], quantiles[script]) for script in SCRIPTS}
+    by_script = {script: _thresholds(scores[scripts == script], quantiles[script], settings) for script in SCRIPTS}
     answered = float(np.mean([_answers(scores[i], by_script[scripts[i]]) for i in range(len(scores))]))
     return {
         **by_script["arabic"],
@@ -85,24 +83,25 @@ def calibrate(reader: IndexReader, embedder: Embedder) -> dict[str, Any]:
     }
 
 
-def _thresholds(scores: np.ndarray, not_found_quantile: float) -> dict[str, float]:
+def _thresholds(scores: np.ndarray, not_found_quantile: float, settings: Settings) -> dict[str, float]:
     """A script's thresholds from its background questions' (dense, lexical) evidence.
 
     "Not found" below both: the lowest percentile p ≥ ``not_found_quantile`` of their dense evidence, with
-    the lexical threshold at their max(p, BACKGROUND_QUANTILE) percentile (never below the fixed lexical
+    the lexical threshold at their max(p, ``background_quantile``) percentile (never below the fixed lexical
     rule), at which at most 1 − ``not_found_quantile`` of them pass either. "Confident" from
-    BACKGROUND_QUANTILE of the dense evidence; between the two an answer is labelled weak evidence.
+    ``background_quantile`` of the dense evidence; between the two an answer is labelled weak evidence.
     """
     dense, lexical = scores[:, 0], scores[:, 1]
+    background, fixed = settings.abstention.background_quantile, settings.answering.min_lexical_evidence
     for percentile in np.linspace(not_found_quantile, 1.0, 101):
         low = float(np.quantile(dense, percentile))
-        strong = max(RETRIEVAL.min_lexical_evidence, float(np.quantile(lexical, max(percentile, BACKGROUND_QUANTILE))))
+        strong = max(fixed, float(np.quantile(lexical, max(percentile, background))))
         if float(((dense >= low) | (lexical >= strong)).mean()) <= 1.0 - not_found_quantile:
             break
     return {  # rounded up: a shorter number never lets one more background question through
         "min_evidence": _round_up(low),
         "min_lexical_evidence": _round_up(strong),
-        "confident_evidence": _round_up(max(low, float(np.quantile(dense, BACKGROUND_QUANTILE)))),
+        "confident_evidence": _round_up(max(low, float(np.quantile(dense, background)))),
     }
 
 
@@ -114,37 +113,37 @@ def _answers(score: np.ndarray, thresholds: dict[str, float]) -> bool:
     return bool(score[0] >= thresholds["min_evidence"] or score[1] >= thresholds["min_lexical_evidence"])
 
 
-def still_valid(calibration: dict[str, Any] | None, model: str, chunks: int) -> bool:
+def still_valid(calibration: dict[str, Any] | None, model: str, chunks: int, recalibrate_after: float) -> bool:
     """Whether a previous version's calibration holds for an update to ``chunks`` live chunks: same model,
-    and a corpus that changed by at most RECALIBRATE_AFTER (the percentile barely moves; asking the
+    and a corpus that changed by at most ``recalibrate_after`` (the percentile barely moves; asking the
     background questions again would cost seconds on every small update of an archive)."""
     if not calibration or calibration.get("model") != model:  # (Manifest.read checked its thresholds)
         return False
     before = int(calibration.get("chunks", 0))
-    return before > 0 and abs(chunks - before) <= RECALIBRATE_AFTER * before
+    return before > 0 and abs(chunks - before) <= recalibrate_after * before
 
 
 def best_evidence(
-    retriever: Retriever, reader: IndexReader, question: str, vector: np.ndarray | None = None
+    retriever: Retriever, question: str, vector: np.ndarray | None = None, settings: Settings = DEFAULTS
 ) -> tuple[float, float]:
     """The (dense, lexical) evidence ``question`` would have if asked (hybrid mode with its ``vector``,
-    else lexical; default k): the best of each among the passages an answer would draw on; zeros when
-    nothing is retrieved."""
+    else lexical; the calibrated k): the best of each among the passages an answer would draw on, retrieved
+    as ``RagQA.ask`` retrieves them; zeros when nothing is retrieved."""
     mode = "hybrid" if vector is not None else "lexical"
-    query = retriever.query(question, mode, vector=vector)
-    candidates = retriever.retrieve(query, mode, n=3 * ANSWER_PASSAGES)
-    ids = [c.chunk_id for c in candidates]
+    k = settings.abstention.answer_passages
+    found = retriever.for_answer(retriever.query(question, mode, vector=vector), mode, k)
+    pool_size = settings.answering.sentence_passages
     passages = answer_passages(
-        query, candidates, reader.chunk_rows(ids), ANSWER_PASSAGES, retriever.embedder, reader.sentences(ids)
+        found.query, found.candidates, found.passages, k, retriever.embedder, found.sentences, pool_size
     )
-    pool = [passages[i] for i in answer_pool(passages)]
+    pool = [passages[i] for i in answer_pool(passages, pool_size)]
     return (
         max((evidence(p) for p in pool), default=0.0) if vector is not None else 0.0,
-        max((lexical_evidence(query, p) for p in pool), default=0.0),
+        max((lexical_evidence(found.query, p) for p in pool), default=0.0),
     )
 
 
-def confident_level(reader: IndexReader) -> dict[str, Any]:
+def confident_level(reader: IndexReader, settings: Settings = DEFAULTS) -> dict[str, Any]:
     """The lexical evidence from which an answer counts as confident on this index, and what it was measured on.
 
     Without a calibrated model, "not found" follows a fixed lexical rule (answering.has_evidence) that a
@@ -152,9 +151,10 @@ def confident_level(reader: IndexReader) -> dict[str, Any]:
     BACKGROUND_QUESTIONS lexically and sets the confident level where at most 10 % of them reach it
     (never below the fixed rule); an answer under it is shown as weak evidence, for the reader to check.
     """
-    retriever = Retriever(reader, None)
-    scores = np.array([best_evidence(retriever, reader, q)[1] for q in BACKGROUND_QUESTIONS])
-    level = max(RETRIEVAL.min_lexical_evidence, float(np.quantile(scores, BACKGROUND_QUANTILE)))
+    retriever = Retriever(reader, None, settings.retrieval)
+    scores = np.array([best_evidence(retriever, q, None, settings)[1] for q in BACKGROUND_QUESTIONS])
+    quantile = settings.abstention.background_quantile
+    level = max(settings.answering.min_lexical_evidence, float(np.quantile(scores, quantile)))
     return {
         "lexical_evidence": round(level, 4),
         "background_questions": len(BACKGROUND_QUESTIONS),
@@ -163,12 +163,12 @@ def confident_level(reader: IndexReader) -> dict[str, Any]:
     }
 
 
-def confidence_still_valid(level: dict[str, Any] | None, chunks: int) -> bool:
-    """A previous version's confident level holds while the live chunks change by at most RECALIBRATE_AFTER."""
+def confidence_still_valid(level: dict[str, Any] | None, chunks: int, recalibrate_after: float) -> bool:
+    """A previous version's confident level holds while the live chunks change by at most ``recalibrate_after``."""
     if not level or not isinstance(level.get("lexical_evidence"), (int, float)):
         return False
     before = int(level.get("chunks", 0))
-    return before > 0 and abs(chunks - before) <= RECALIBRATE_AFTER * before
+    return before > 0 and abs(chunks - before) <= recalibrate_after * before
 
 
 # Disjoint from tests/data/unanswerable.json, which measures the result.

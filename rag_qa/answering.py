@@ -15,28 +15,16 @@ from typing import Any
 import numpy as np
 
 from .answer_types import asked_type, supplies
-from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
+from .config import DEFAULTS, AnsweringSettings, Settings
 from .embedding import Embedder
-from .records import Answer, Candidate, Citation, Query
+from .records import Answer, Candidate, Citation, Passage, Query, Retrieved, SentenceVectors
 from .sentences import sentence_spans
-from .storage import SentenceVectors
 from .textnorm import arabic_share, char_grams, normalise, words
 from .textnorm import terms as analyze
 
 NOT_FOUND = "Not found in the indexed articles."
 NOT_FOUND_ARABIC = "لم أجد الإجابة في المقالات المفهرسة (not found in the indexed articles)."
 _NUMBER = re.compile(r"\d+")
-SENTENCE_PASSAGES = 5  # sentences are picked from this many of the best passages
-DENSE_WEIGHT = 3.0  # the sentence's similarity to the question (rescaled 0..1); see choose_sentences
-PHRASE_WEIGHT = 0.25  # question word pairs found side by side ("الجانب الأمريكي")
-PASSAGE_WEIGHT = 0.75  # the sentence's passage: its retrieval score as a share of the best passage's
-PASSAGE_COVERAGE_WEIGHT = 0.3  # ... and the share of the question's IDF mass the whole passage holds
-CONTEXT_BONUS = 0.25  # weight of a follow-up's context terms in sentence choice
-SUBWORD_WEIGHT = 1.0  # share of the question's character 4-grams in the sentence (catches إشعال ~ اشتعال)
-SIMILARITY_MARGIN = 0.05  # the best sentence's cosine stands at least this far above the rescaling floor
-TYPE_WEIGHT = 0.3  # the sentence holds what the question asks for (a number for "كم", a year for "متى")
-SECOND_SENTENCE_RATIO = 0.5  # a second sentence is quoted when it scores at least this share of the best
-MAX_ANSWER_SENTENCES = 2
 
 
 @dataclass(frozen=True)
@@ -76,39 +64,39 @@ def coverage(query: Query, passage_terms: set[str] | frozenset[str], among: Iter
     return sum(w for t, w in weights.items() if t in passage_terms) / total
 
 
-def _sentence_coverage(query: Query, sentence_terms: frozenset[str]) -> float:
+def _sentence_coverage(query: Query, sentence_terms: frozenset[str], context_bonus: float) -> float:
     """A follow-up's own words decide; its context (the previous question) only breaks ties."""
     if not query.context_terms or not query.terms:
         return coverage(query, sentence_terms)
     own = coverage(query, sentence_terms, query.terms)
-    return own + CONTEXT_BONUS * coverage(query, sentence_terms, query.context_terms)
+    return own + context_bonus * coverage(query, sentence_terms, query.context_terms)
 
 
 def compose(
-    query: Query,
-    mode: str,
-    candidates: Sequence[Candidate],
-    rows: dict[int, dict[str, Any]],
+    found: Retrieved,
     k: int,
     embedder: Embedder | None,
     warnings: Sequence[str] = (),
     calibration: dict[str, Any] | None = None,
     confident_at: float | None = None,
-    sentences: dict[int, SentenceVectors] | None = None,
+    settings: Settings = DEFAULTS,
 ) -> Answer:
-    """The answer to ``query`` from the ranked ``candidates``; ``calibration``: the index's evidence
-    thresholds (abstention.calibrate), when it has them; ``confident_at``: the index's confident level of
-    lexical evidence (abstention.confident_level), below which an answer without them is "weak";
-    ``sentences``: the sentence vectors the build stored for these candidates."""
-    passages = answer_passages(query, candidates, rows, k, embedder, sentences)
-    if not passages or not has_evidence(query, passages, embedder, calibration):
+    """The answer from what retrieval ``found``; ``calibration``: the index's evidence thresholds
+    (abstention.calibrate), when it has them; ``confident_at``: the index's confident level of lexical
+    evidence (abstention.confident_level), below which an answer without them is "weak"."""
+    answering, query, mode = settings.answering, found.query, found.mode
+    passages = answer_passages(
+        query, found.candidates, found.passages, k, embedder, found.sentences, answering.sentence_passages
+    )
+    if not passages or not has_evidence(query, passages, embedder, calibration, answering):
         return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
-    confidence = answer_confidence(query, passages, embedder, calibration, confident_at)
-    missing = missing_numbers(query, [passages[i] for i in answer_pool(passages)])
+    pool = answer_pool(passages, answering.sentence_passages)
+    confidence = answer_confidence(query, [passages[i] for i in pool], embedder, calibration, confident_at)
+    missing = missing_numbers(query, [passages[i] for i in pool])
     if missing:  # "who won the 2022 World Cup?" over articles about 2014 and 2018
         confidence = "weak"
         warnings = [*warnings, f"No passage it draws on mentions {', '.join(missing)}."]
-    chosen = choose_sentences(query, passages, embedder)
+    chosen = choose_sentences(query, passages, embedder, settings)
     # Passages quoted in the answer come first, in answer order, so [1] is the main evidence.
     used = list(dict.fromkeys(s.passage for s in chosen))
     order = used + [i for i in range(len(passages)) if i not in used]
@@ -123,28 +111,28 @@ def compose(
 
 def answer_confidence(
     query: Query,
-    passages: Sequence[_Passage],
+    pool: Sequence[RankedPassage],
     embedder: Embedder | None,
     calibration: dict[str, Any] | None,
     confident_at: float | None,
 ) -> str | None:
-    """ "confident" or "weak" for an answer that passed has_evidence; None when the index has no level.
+    """ "confident" or "weak" for an answer that passed has_evidence, from the passages it draws on
+    (``pool``); None when the index has no level.
 
     The calibrated thresholds of a model (abstention.calibrate) already stand for this index's confident
     level. Without them, an answer is confident when a passage it draws on reaches the index's confident
     lexical evidence, which at most 10 % of off-topic background questions reach."""
     if calibration and embedder is not None and query.vector is not None:
         dense, lexical = thresholds_for(calibration, query.text, level="confident_evidence")
-        top = [passages[i] for i in answer_pool(passages)]
-        sure = any(evidence(p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
+        sure = any(evidence(p) >= dense or lexical_evidence(query, p) >= lexical for p in pool)
         return "confident" if sure else "weak"
     if confident_at is None:
         return None
-    best = max(lexical_evidence(query, passages[i]) for i in answer_pool(passages))
+    best = max(lexical_evidence(query, p) for p in pool)
     return "confident" if best >= confident_at else "weak"
 
 
-def missing_numbers(query: Query, passages: Sequence[_Passage]) -> list[str]:
+def missing_numbers(query: Query, passages: Sequence[RankedPassage]) -> list[str]:
     """The numbers the question names (a year, a count) that none of ``passages`` holds.
 
     Such an answer is labelled weak evidence rather than withheld: on XQuAD-ar dev, 16 of the 92 answerable
@@ -153,19 +141,22 @@ def missing_numbers(query: Query, passages: Sequence[_Passage]) -> list[str]:
     asked = dict.fromkeys(_NUMBER.findall(normalise(query.text)))
     if not asked:
         return []
-    held = {n for p in passages for n in _NUMBER.findall(normalise(p.row["text"]))}
+    held = {n for p in passages for n in _NUMBER.findall(normalise(p.passage.text))}
     return [n for n in asked if n not in held]
 
 
-def citations_for(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[Citation]:
+def citations_for(found: Retrieved, k: int) -> list[Citation]:
     """Ranked passages as citations, numbered in rank order (for ``search``)."""
-    return [_citation(n, p, ()) for n, p in enumerate(distinct_passages(candidates, rows, k), start=1)]
+    return [_citation(n, p, ()) for n, p in enumerate(distinct_passages(found.candidates, found.passages, k), start=1)]
 
 
 @dataclass(frozen=True)
-class _Passage:
+class RankedPassage:
+    """A retrieved passage as answering weighs it: its retrieval scores, its distinct terms and, in the
+    answer pool, its sentences and their cosines to the question."""
+
     candidate: Candidate
-    row: dict[str, Any]
+    passage: Passage
     terms: frozenset[str]
     spans: tuple[tuple[int, int], ...] = ()  # its sentences (answer pool passages only)
     cosines: np.ndarray | None = field(default=None, repr=False)  # each sentence's, when the question is encoded
@@ -181,16 +172,17 @@ class _Passage:
 def answer_passages(
     query: Query,
     candidates: Sequence[Candidate],
-    rows: dict[int, dict[str, Any]],
+    found: dict[int, Passage],
     k: int,
     embedder: Embedder | None,
     stored: dict[int, SentenceVectors] | None = None,
-) -> list[_Passage]:
+    pool_size: int = DEFAULTS.answering.sentence_passages,
+) -> list[RankedPassage]:
     """distinct_passages, those of the answer pool with their sentences and (the question encoded) the
     sentences' cosines: from the vectors the build ``stored``, encoding only what it did not store."""
-    passages = distinct_passages(candidates, rows, k)
-    pool = answer_pool(passages)
-    spans = {p: tuple(sentence_spans(passages[p].row["text"])) for p in pool}
+    passages = distinct_passages(candidates, found, k)
+    pool = answer_pool(passages, pool_size)
+    spans = {p: tuple(sentence_spans(passages[p].passage.text)) for p in pool}
     cosines: dict[int, np.ndarray] = {}
     if embedder is not None and query.vector is not None:
         missing = []
@@ -200,7 +192,7 @@ def answer_passages(
                 cosines[p] = saved.vectors.astype(np.float32) @ query.vector
             else:
                 missing.append(p)
-        texts = [passages[p].row["text"][a:b] for p in missing for a, b in spans[p]]
+        texts = [passages[p].passage.text[a:b] for p in missing for a, b in spans[p]]
         encoded = embedder.encode_documents(texts) @ query.vector if texts else np.zeros(0, np.float32)
         at = 0
         for p in missing:
@@ -211,19 +203,19 @@ def answer_passages(
     ]
 
 
-def distinct_passages(candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]], k: int) -> list[_Passage]:
+def distinct_passages(candidates: Sequence[Candidate], found: dict[int, Passage], k: int) -> list[RankedPassage]:
     """The first ``k`` candidates, dropping passages that repeat an earlier one (news wires repeat)."""
-    kept: list[_Passage] = []
+    kept: list[RankedPassage] = []
     seen: list[set[str]] = []
     for candidate in candidates:
-        row = rows.get(candidate.chunk_id)
-        if row is None:
+        passage = found.get(candidate.chunk_id)
+        if passage is None:
             continue
-        tokens = set(words(row["text"]))
+        tokens = set(words(passage.text))
         if any(_jaccard(tokens, other) >= 0.9 for other in seen):
             continue
         seen.append(tokens)
-        kept.append(_Passage(candidate, row, frozenset(row["terms"].split())))
+        kept.append(RankedPassage(candidate, passage, frozenset(passage.terms)))
         if len(kept) == k:
             break
     return kept
@@ -233,13 +225,13 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def answer_pool(passages: Sequence[_Passage]) -> list[int]:
-    """Passages whose sentences may answer: the best fused ones, plus the best of each retriever.
+def answer_pool(passages: Sequence[RankedPassage], size: int = DEFAULTS.answering.sentence_passages) -> list[int]:
+    """Passages whose sentences may answer: the best ``size`` fused ones, plus the best of each retriever.
 
     Fusion can push a passage that only one retriever found down the list (a weak dense model
     disagreeing with BM25, or BM25 blind to a cross-lingual match): the best three of BM25 and two of dense stay.
     """
-    pool = list(range(min(SENTENCE_PASSAGES, len(passages))))
+    pool = list(range(min(size, len(passages))))
     by_bm25 = sorted(range(len(passages)), key=lambda i: -passages[i].candidate.bm25)
     by_dense = sorted(range(len(passages)), key=lambda i: -(passages[i].candidate.dense or 0.0))
     for i in [*by_bm25[:3], *by_dense[:2]]:
@@ -249,7 +241,11 @@ def answer_pool(passages: Sequence[_Passage]) -> list[int]:
 
 
 def has_evidence(
-    query: Query, passages: Sequence[_Passage], embedder: Embedder | None, calibration: dict[str, Any] | None = None
+    query: Query,
+    passages: Sequence[RankedPassage],
+    embedder: Embedder | None,
+    calibration: dict[str, Any] | None = None,
+    settings: AnsweringSettings = DEFAULTS.answering,
 ) -> bool:
     """Whether any passage an answer would draw on supports one; else the answer is "not found".
 
@@ -257,11 +253,11 @@ def has_evidence(
     reaching the index's thresholds. Else lexical evidence, or a cosine above the model family's
     threshold.
     """
-    top = [passages[i] for i in answer_pool(passages)]
+    top = [passages[i] for i in answer_pool(passages, settings.sentence_passages)]
     if calibration and embedder is not None and query.vector is not None:
         dense, lexical = thresholds_for(calibration, query.text)
         return any(evidence(p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
-    if any(lexical_evidence(query, p) >= RETRIEVAL.min_lexical_evidence for p in top):
+    if any(lexical_evidence(query, p) >= settings.min_lexical_evidence for p in top):
         return True
     if embedder is None:
         return False
@@ -269,7 +265,7 @@ def has_evidence(
     return any(p.candidate.dense is not None and p.candidate.dense >= threshold for p in top)
 
 
-def lexical_evidence(query: Query, passage: _Passage) -> float:
+def lexical_evidence(query: Query, ranked: RankedPassage) -> float:
     """The mean of two shares found in the passage: the question's IDF-weighted word terms (coverage) and
     its character 4-grams, which count inflected and cliticised forms of the question's words.
 
@@ -278,12 +274,12 @@ def lexical_evidence(query: Query, passage: _Passage) -> float:
     (`python -m benchmarks.abstention_curve`).
     """
     question_grams = set(char_grams(query.text))
-    found = question_grams & set(char_grams(passage.row["text"]))
+    found = question_grams & set(char_grams(ranked.passage.text))
     gram_share = len(found) / len(question_grams) if question_grams else 0.0
-    return (coverage(query, passage.terms) + gram_share) / 2
+    return (coverage(query, ranked.terms) + gram_share) / 2
 
 
-def evidence(passage: _Passage) -> float:
+def evidence(passage: RankedPassage) -> float:
     """Dense evidence: the mean of the passage's cosine and its best sentence's.
 
     A question's answer usually sits in one sentence, which the question matches more closely than the
@@ -294,7 +290,9 @@ def evidence(passage: _Passage) -> float:
     return ((passage.candidate.dense or 0.0) + passage.best_sentence) / 2
 
 
-def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embedder | None) -> list[Sentence]:
+def choose_sentences(
+    query: Query, passages: Sequence[RankedPassage], embedder: Embedder | None, settings: Settings = DEFAULTS
+) -> list[Sentence]:
     """The answer's sentences, best first, from passages with their sentences (answer_passages).
 
     Each sentence is scored by a weighted sum: the question's terms it holds (IDF-weighted), word pairs
@@ -305,21 +303,25 @@ def choose_sentences(query: Query, passages: Sequence[_Passage], embedder: Embed
     listwise loss gave no more (0.827 / 0.672 top-2 under 5-fold cross-validation, against 0.830 / 0.688).
     """
     min_similarity = embedder.style.min_similarity if embedder is not None else 0.0
-    sentences = _scored_sentences(query, passages, answer_pool(passages), min_similarity)
+    weights = settings.answering
+    pool = answer_pool(passages, weights.sentence_passages)
+    sentences = _scored_sentences(query, passages, pool, min_similarity, settings)
     if not sentences:
         return []
     ranked = sorted(sentences, key=lambda s: -s.score)
     best = ranked[0]
     # the best sentence first, even when the second comes before it in the passage: the answer leads
-    return [best] + [s for s in ranked[1:MAX_ANSWER_SENTENCES] if s.score >= SECOND_SENTENCE_RATIO * best.score]
+    second = weights.second_sentence_ratio * best.score
+    return [best] + [s for s in ranked[1 : weights.max_answer_sentences] if s.score >= second]
 
 
 def _scored_sentences(
-    query: Query, passages: Sequence[_Passage], pool: Sequence[int], min_similarity: float
+    query: Query, passages: Sequence[RankedPassage], pool: Sequence[int], min_similarity: float, settings: Settings
 ) -> list[Sentence]:
+    weights = settings.answering
     found: list[tuple[int, int, int, str, list[str]]] = []
     for p in pool:
-        text = passages[p].row["text"]
+        text = passages[p].passage.text
         for start, end in passages[p].spans:
             found.append((p, start, end, text[start:end], analyze(text[start:end])))
     if not found:
@@ -329,12 +331,12 @@ def _scored_sentences(
         cosine = np.concatenate([passages[p].cosines for p in pool])
         # rescaled so that the model's evidence threshold maps to 0 and a perfect match to 1; across scripts
         # even the best sentence may sit near or below that threshold, and then the floor drops with it
-        floor = min(min_similarity, float(cosine.max()) - SIMILARITY_MARGIN)
+        floor = min(min_similarity, float(cosine.max()) - weights.similarity_margin)
         similarity = np.clip((cosine - floor) / max(1.0 - floor, 1e-6), 0.0, 1.0)
     kind = asked_type(query.text)
     question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
     question_grams = set(char_grams(query.text))
-    strength = {p: passage_strength(query, passages, p, pool) for p in pool}
+    strength = {p: passage_strength(query, passages, p, pool, settings) for p in pool}
     sentences = []
     for (p, start, end, text, sentence_terms), sim in zip(found, similarity, strict=True):
         distinct = frozenset(sentence_terms)
@@ -342,18 +344,20 @@ def _scored_sentences(
         phrases = len(question_pairs & pairs) / max(len(question_pairs), 1)
         subword = len(question_grams & set(char_grams(text))) / len(question_grams) if question_grams else 0.0
         score = (
-            _sentence_coverage(query, distinct)
-            + PHRASE_WEIGHT * phrases
-            + SUBWORD_WEIGHT * subword
-            + DENSE_WEIGHT * float(sim)
-            + TYPE_WEIGHT * supplies(kind, text, query.text)
+            _sentence_coverage(query, distinct, weights.context_bonus)
+            + weights.phrase_weight * phrases
+            + weights.subword_weight * subword
+            + weights.similarity_weight * float(sim)
+            + weights.type_weight * supplies(kind, text, query.text)
             + strength[p]
         )
         sentences.append(Sentence(p, start, end, text, score))
     return sentences
 
 
-def passage_strength(query: Query, passages: Sequence[_Passage], p: int, pool: Sequence[int]) -> float:
+def passage_strength(
+    query: Query, passages: Sequence[RankedPassage], p: int, pool: Sequence[int], settings: Settings = DEFAULTS
+) -> float:
     """How well the sentence's passage as a whole answers: the best sentence usually sits in the best passage.
 
     Its retrieval evidence relative to the best of the pool (BM25 and, when a model ran, dense similarity)
@@ -365,28 +369,32 @@ def passage_strength(query: Query, passages: Sequence[_Passage], p: int, pool: S
     if candidate.dense is None:
         retrieval_share = bm25
     else:  # BM25 counts as much as the question's words are found (not at all across scripts): retrieval.py
-        support = min(1.0, max(coverage(query, passages[i].terms) for i in pool) / FULL_LEXICAL_SUPPORT)
+        held = max(coverage(query, passages[i].terms) for i in pool)
+        support = min(1.0, held / settings.retrieval.full_lexical_support)
         dense = _share(candidate.dense, max(passages[i].candidate.dense or 0.0 for i in pool))
         retrieval_share = (support * bm25 + dense) / (support + 1.0)
-    return PASSAGE_WEIGHT * retrieval_share + PASSAGE_COVERAGE_WEIGHT * coverage(query, passages[p].terms)
+    weights = settings.answering
+    return weights.passage_weight * retrieval_share + weights.passage_coverage_weight * coverage(
+        query, passages[p].terms
+    )
 
 
 def _share(value: float, best: float) -> float:
     return max(value, 0.0) / best if best > 0 else 0.0
 
 
-def _citation(n: int, passage: _Passage, highlights: tuple[tuple[int, int], ...]) -> Citation:
-    row = passage.row
+def _citation(n: int, ranked: RankedPassage, highlights: tuple[tuple[int, int], ...]) -> Citation:
+    passage = ranked.passage
     return Citation(
         n=n,
-        doc_id=row["doc_id"],
-        title=row["title"],
-        source=row["source"],
-        text=row["text"],
-        start=row["start"],
-        end=row["end"],
-        score=passage.candidate.score,
-        chunk_id=row["id"],
+        doc_id=passage.doc_id,
+        title=passage.title,
+        source=passage.source,
+        text=passage.text,
+        start=passage.start,
+        end=passage.end,
+        score=ranked.candidate.score,
+        chunk_id=passage.chunk_id,
         highlights=highlights,
-        date=row.get("date"),
+        date=passage.date,
     )

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import ANN, DEFAULT_MODEL, RETRIEVAL, env_index
+from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS
 from .display import WEAK_EVIDENCE, plural, snippet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -21,7 +21,7 @@ index_option = click.option(
     "--index",
     "index_dir",
     envvar="RAG_QA_INDEX",
-    default=env_index,
+    default=DEFAULT_INDEX,
     show_default="index",
     help="Index directory (env RAG_QA_INDEX).",
 )
@@ -94,7 +94,7 @@ def cli(verbose: bool) -> None:
     "--ann-threshold",
     type=click.IntRange(0),
     default=None,
-    help=f"Chunks beyond which the dense index is approximate (FAISS IVF) instead of exact [{ANN.threshold:,}].",
+    help=f"Chunks beyond which the dense index is approximate (FAISS IVF), not exact [{DEFAULTS.ann.threshold:,}].",
 )
 @json_option
 @friendly_errors
@@ -313,7 +313,7 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
             "background questions)",
         ))  # fmt: skip
     else:
-        lines.append(("Not found", f"below lexical evidence {RETRIEVAL.min_lexical_evidence} (fixed rule)"))
+        lines.append(("Not found", f"below lexical evidence {DEFAULTS.answering.min_lexical_evidence} (fixed rule)"))
     level = details.get("confidence")
     if level and not thresholds:
         lines.append((

@@ -1,28 +1,19 @@
-"""Defaults in one place, and the environment variables of the contract."""
+"""Settings: every tuning value of the pipeline in one frozen, nested ``Settings``, passed in.
+
+``RagQA.load(..., settings=...)`` and ``build_index(..., settings=...)`` take one (default: ``Settings()``),
+so a benchmark sweeps a value with ``dataclasses.replace`` instead of rebinding module globals. The
+library reads no environment variable of the contract: the CLI and the app read them (``cli.py``).
+Each value's comment says where it was measured.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX = "index"
 NO_MODEL = "none"
 FORMAT_VERSION = 3  # 3: sentence vectors stored, dense evidence with the best sentence
-
-
-def env_index() -> str:
-    return os.environ.get("RAG_QA_INDEX") or DEFAULT_INDEX
-
-
-def env_rerank() -> str | None:
-    """The cross-encoder named in RAG_QA_RERANK, or None (no reranking)."""
-    return os.environ.get("RAG_QA_RERANK") or None
-
-
-def env_model() -> str | None:
-    """The model named in RAG_QA_MODEL, or None when the variable is unset."""
-    return os.environ.get("RAG_QA_MODEL") or None
 
 
 @dataclass(frozen=True)
@@ -42,9 +33,57 @@ class RetrievalSettings:
     candidates: int = 50  # passages each retriever hands to the fusion
     bm25_k1: float = 1.5
     bm25_b: float = 0.75
-    # answering.lexical_evidence a passage must reach to support an answer without a model.
-    min_lexical_evidence: float = 0.25
+    # BM25's weight in the fusion follows how much of the question its best passages hold: an English
+    # question over Arabic articles matches almost none of their words, and its BM25 ranking is noise that
+    # would drag the dense one down. Full weight from this IDF share of the question's terms in one of
+    # BM25's top 3. XQuAD dev, e5: en→ar recall@1 0.596 → 0.763 (dense alone 0.791), ar 0.899 → 0.897.
+    full_lexical_support: float = 0.5
+    # Hybrid fusion re-ranks its best sentence_depth passages with a third ranking, by the cosine of each
+    # one's best stored sentence (a question's answer sits in one sentence, which it matches more closely
+    # than the passage). Bundled e5 on XQuAD dev, recall@1 / @5 of the fused ranking: English -> Arabic
+    # 0.764 / 0.966 -> 0.791 / 0.977, Arabic 0.899 / 0.989 -> 0.903 / 0.992 (weight 1.0: 0.799 / 0.980 and
+    # 0.890 / 0.993).
+    sentence_depth: int = 30
+    sentence_weight: float = 0.5
+    context_weight: float = 0.5  # weight of the previous question's terms in a follow-up
+    # BM25 scores each term alone; passages where the question's terms stand close together rank higher.
+    # XQuAD-ar dev + 31k SaudiNewsNet distractors, BM25 recall@5: 0.877 → 0.892 over words, 0.926 → 0.935
+    # over 4-grams.
+    proximity_weight: float = 0.3  # BM25 points per unit of retrieval.proximity()
+    proximity_window: int = 4  # terms further apart than this do not count as close
+    rerank_depth: int = 30  # candidates a cross-encoder re-scores; the rest keep their fused order behind them
     max_question_chars: int = 2000
+
+
+@dataclass(frozen=True)
+class AnsweringSettings:
+    """How the answer's sentences are chosen (answering.choose_sentences) and when it is "not found"
+    without a calibration. Sentence weights tuned with the bundled e5 on XQuAD dev (half of the Arabic and
+    English questions): answer_hit rose from 0.797 / 0.585 at similarity weight 0.5 to 0.824 / 0.614 at 3.0."""
+
+    sentence_passages: int = 5  # sentences are picked from this many of the best passages
+    similarity_weight: float = 3.0  # the sentence's similarity to the question (rescaled 0..1)
+    phrase_weight: float = 0.25  # question word pairs found side by side ("الجانب الأمريكي")
+    passage_weight: float = 0.75  # the sentence's passage: its retrieval score as a share of the best passage's
+    passage_coverage_weight: float = 0.3  # ... and the share of the question's IDF mass the whole passage holds
+    context_bonus: float = 0.25  # weight of a follow-up's context terms in sentence choice
+    subword_weight: float = 1.0  # share of the question's character 4-grams in the sentence (إشعال ~ اشتعال)
+    similarity_margin: float = 0.05  # the best sentence's cosine stands this far above the rescaling floor
+    type_weight: float = 0.3  # the sentence holds what the question asks for (a number for "كم", a year for "متى")
+    second_sentence_ratio: float = 0.5  # a second sentence is quoted when it scores this share of the best
+    max_answer_sentences: int = 2
+    # answering.lexical_evidence a passage must reach to support an answer without a model. XQuAD-ar dev
+    # and tests/data/unanswerable.json, lexical: answerable questions abstain 0.8 %, unanswerable ones 45 %.
+    min_lexical_evidence: float = 0.25
+
+
+@dataclass(frozen=True)
+class AbstentionSettings:
+    """The build's calibration of "not found" and weak evidence (abstention.py)."""
+
+    background_quantile: float = 0.9  # share of the background questions kept below the confident level
+    answer_passages: int = 5  # the k of RagQA.ask the calibration asks with
+    recalibrate_after: float = 0.1  # an update changing the live chunks by more than this share recalibrates
 
 
 @dataclass(frozen=True)
@@ -53,6 +92,10 @@ class BuildSettings:
     documents_per_batch: int = 256
     keep_versions: int = 2  # the current index version and the one before it
     lock_timeout_s: float = 0.0
+    # Segment merges (storage/merging.py, Lucene's tiered policy)
+    segments_per_tier: int = 8  # this many segments of the same size class are merged into one
+    tier_base: int = 8  # size classes: live chunks in [8^t, 8^(t+1))
+    max_deleted_share: float = 0.3  # a segment with more of its chunks deleted is rewritten without them
 
 
 @dataclass(frozen=True)
@@ -65,12 +108,14 @@ class AnnSettings:
     calibration_queries: int = 500
 
 
-CHUNKING = ChunkingSettings()
-RETRIEVAL = RetrievalSettings()
-BUILD = BuildSettings()
-ANN = AnnSettings()
+@dataclass(frozen=True)
+class Settings:
+    chunking: ChunkingSettings = ChunkingSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    answering: AnsweringSettings = AnsweringSettings()
+    abstention: AbstentionSettings = AbstentionSettings()
+    build: BuildSettings = BuildSettings()
+    ann: AnnSettings = AnnSettings()
 
-# BM25's weight in the fusion follows how much of the question its best passages hold: an English question
-# over Arabic articles matches almost none of their words, and its BM25 ranking is noise that would drag
-# the dense one down. Full weight from this IDF share of the question's terms in one of BM25's top 3.
-FULL_LEXICAL_SUPPORT = 0.5  # XQuAD dev, e5: en→ar recall@1 0.596 → 0.763 (dense alone 0.791), ar 0.899 → 0.897
+
+DEFAULTS = Settings()

@@ -14,7 +14,7 @@ import socket
 import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import numpy as np
@@ -62,17 +62,48 @@ DEFAULT_STYLE = PromptStyle("", "", 0.35)
 
 
 def prompt_style(name: str, model_prompts: dict[str, str] | None = None) -> PromptStyle:
-    """The prompt convention for ``name``; prompts saved with the model itself take precedence."""
+    """The prompt convention for ``name``; non-empty prompts saved with the model itself take precedence.
+
+    sentence-transformers 6 saves empty ``query`` / ``document`` prompts with every model, so an empty
+    prompt counts as none: it would otherwise erase e5's "query: " / "passage: "."""
     style = next((s for pattern, s in KNOWN_STYLES if re.search(pattern, name, re.IGNORECASE)), DEFAULT_STYLE)
     prompts = model_prompts or {}
-    query = prompts.get("query")
-    document = prompts.get("document", prompts.get("passage"))
-    if query is not None or document is not None:
-        style = replace(style, query=query or "", document=document or "")
-    return style
+    query = prompts.get("query") or style.query
+    document = prompts.get("document") or prompts.get("passage") or style.document
+    return replace(style, query=query, document=document)
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What the pipeline needs of an embedding model: its name (recorded in the index), dimension, input
+    window and prompt style, a token count (chunk sizes), and L2-normalised float32 vectors for
+    documents and for queries. SentenceTransformerEmbedder is the real one; tests pass small fakes."""
+
+    name: str
+    dimension: int
+    max_seq_length: int
+    style: PromptStyle
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+
+def describe_embedder(embedder: Embedder) -> dict[str, Any]:
+    """What an index's manifest records about the model that built it."""
+    return {
+        "name": embedder.name,
+        "dimension": embedder.dimension,
+        "max_seq_length": embedder.max_seq_length,
+        "prompts": {"query": embedder.style.query, "document": embedder.style.document},
+        "min_similarity": embedder.style.min_similarity,
+    }
+
+
+class SentenceTransformerEmbedder:
     """A loaded sentence-transformers model with its prompts; encodes normalised float32 vectors."""
 
     def __init__(self, name: str, model: Any, style: PromptStyle, batch_size: int = 32) -> None:
@@ -85,13 +116,7 @@ class Embedder:
         self._lock = threading.Lock()  # one encode at a time: torch already uses every core
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "dimension": self.dimension,
-            "max_seq_length": self.max_seq_length,
-            "prompts": {"query": self.style.query, "document": self.style.document},
-            "min_similarity": self.style.min_similarity,
-        }
+        return describe_embedder(self)
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -117,7 +142,7 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = False) -> Embedder:
+def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = False) -> SentenceTransformerEmbedder:
     """Load ``name`` (hub name, local folder, or BUNDLED_MODEL). Raises ModelUnavailable with one clear sentence.
 
     ``default_fallback``: ``name`` is the default model, not named by the user; when neither the Hugging
@@ -140,7 +165,7 @@ def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = Fals
     return _load(name, location, batch_size, local_only=location != name or offline())
 
 
-def _load(name: str, location: str, batch_size: int, local_only: bool = True) -> Embedder:
+def _load(name: str, location: str, batch_size: int, local_only: bool = True) -> SentenceTransformerEmbedder:
     quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
@@ -149,7 +174,7 @@ def _load(name: str, location: str, batch_size: int, local_only: bool = True) ->
     except Exception as exc:  # torch/transformers raise many kinds; all mean "cannot load this model"
         raise ModelUnavailable(f"Cannot load the embedding model '{name}': {first_line(exc)}") from None
     style = prompt_style(name, getattr(model, "prompts", None))
-    return Embedder(name, model, style, batch_size)
+    return SentenceTransformerEmbedder(name, model, style, batch_size)
 
 
 def resolve_model(name: str) -> str:

@@ -13,6 +13,7 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,7 +23,7 @@ from . import __version__
 from .abstention import calibrate, confidence_still_valid, confident_level, still_valid
 from .bundled import BUNDLED_MODEL
 from .chunking import Chunker, ChunkingPlan
-from .config import BUILD, CHUNKING, DEFAULT_MODEL, NO_MODEL, RETRIEVAL, env_index, env_model
+from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, NO_MODEL, Settings
 from .embedding import Embedder, is_default, load_embedder
 from .errors import (
     BuildLocked,
@@ -32,14 +33,13 @@ from .errors import (
     ModelUnavailable,
 )
 from .ingest import iter_articles
-from .records import Article, BuildSummary, Problem, SourceFile
+from .records import Article, BuildSummary, Problem, SentenceVectors, SourceFile
 from .sentences import sentence_spans
 from .sources import SourcePlan, plan_sources
 from .storage import (
     IndexReader,
     IndexWriter,
     Manifest,
-    SentenceVectors,
     TrackedFile,
     read_build_state,
     read_current_manifest,
@@ -63,15 +63,19 @@ def locked_build(
     prune: bool,
     keep_model: bool,
     on_progress: Callable[[int], None] | None,
+    settings: Settings,
+    embedder: Embedder | None,
 ) -> BuildSummary:
     started = time.perf_counter()
-    index_dir = Path(index_dir or env_index())
+    index_dir = Path(index_dir or DEFAULT_INDEX)
+    if ann_threshold is not None:
+        settings = replace(settings, ann=replace(settings.ann, threshold=ann_threshold))
     on_disk = _current_manifest(index_dir)
     named: str | None
     if keep_model and on_disk is not None:
         named, requested = on_disk.model_name or NO_MODEL, on_disk.model_requested
     else:
-        named = model or env_model()
+        named = embedder.name if embedder is not None else model
         requested = named or DEFAULT_MODEL
     # before anything is written: a typo in a source is an error that leaves the index as it is
     remembered = on_disk.sources if on_disk else []
@@ -83,10 +87,10 @@ def locked_build(
     from filelock import FileLock, Timeout
 
     try:
-        with FileLock(str(index_dir / ".build.lock"), timeout=BUILD.lock_timeout_s):
+        with FileLock(str(index_dir / ".build.lock"), timeout=settings.build.lock_timeout_s):
             build = Indexer(
-                index_dir, requested, explicit=named is not None, full=full, ann_threshold=ann_threshold,
-                keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk,
+                index_dir, requested, explicit=named is not None, full=full, settings=settings,
+                keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk, embedder=embedder,
             )  # fmt: skip
             plan = plan_sources(
                 named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir,
@@ -113,18 +117,23 @@ class Indexer:
         requested: str,
         explicit: bool,
         full: bool,
-        ann_threshold: int | None = None,
+        settings: Settings = DEFAULTS,
         keep_model: bool = False,
         model: str | None = None,
         on_disk: Manifest | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
-        """``on_disk``: the current version's manifest, as read before the build took the lock."""
+        """``on_disk``: the current version's manifest, as read before the build took the lock;
+        ``embedder``: a loaded model to build with (instead of loading ``model``)."""
         self.index_dir = index_dir
-        self.ann_threshold = ann_threshold
+        self.settings = settings
         self.requested = requested
         self.warnings: list[str] = []
-        remove_stale_versions(index_dir, BUILD.keep_versions)
-        if keep_model and on_disk is not None:  # the index's own model, and why it is lexical-only (if it is)
+        remove_stale_versions(index_dir, settings.build.keep_versions)
+        self.embedder: Embedder | None
+        if embedder is not None:
+            self.embedder, self.fallback_reason = embedder, None
+        elif keep_model and on_disk is not None:  # the index's own model, and why it is lexical-only (if it is)
             self.embedder = self._load_model(model or NO_MODEL, explicit=True)[0]
             self.fallback_reason = on_disk.fallback_reason
         else:
@@ -143,7 +152,7 @@ class Indexer:
         if requested == NO_MODEL:
             return None, None
         try:
-            return load_embedder(requested, BUILD.embed_batch_size, default_fallback=not explicit), None
+            return load_embedder(requested, self.settings.build.embed_batch_size, default_fallback=not explicit), None
         except ModelUnavailable as exc:
             if explicit or not is_default(requested):
                 raise
@@ -184,16 +193,17 @@ class Indexer:
         )
 
     def _chunker(self) -> Chunker:
+        chunking = self.settings.chunking
         if self.previous is not None:
-            chunking = self.previous.chunking
-            plan = ChunkingPlan(chunking["unit"], chunking["size"], chunking["overlap"])
+            recorded = self.previous.chunking
+            plan = ChunkingPlan(recorded["unit"], recorded["size"], recorded["overlap"])
         elif self.embedder is not None:
             # the prompt, the title, the line break and the model's special tokens share the window
-            reserved = self.embedder.count_tokens(self.embedder.style.document) + CHUNKING.title_tokens + 4
-            size = max(32, min(CHUNKING.tokens, self.embedder.max_seq_length - reserved))
-            plan = ChunkingPlan("tokens", size, min(CHUNKING.overlap_tokens, size // 4))
+            reserved = self.embedder.count_tokens(self.embedder.style.document) + chunking.title_tokens + 4
+            size = max(32, min(chunking.tokens, self.embedder.max_seq_length - reserved))
+            plan = ChunkingPlan("tokens", size, min(chunking.overlap_tokens, size // 4))
         else:
-            plan = ChunkingPlan("chars", CHUNKING.chars, CHUNKING.overlap_chars)
+            plan = ChunkingPlan("chars", chunking.chars, chunking.overlap_chars)
         length = self.embedder.count_tokens if plan.unit == "tokens" and self.embedder else len
         return Chunker(plan, length)
 
@@ -212,7 +222,7 @@ class Indexer:
                 from tqdm import tqdm
 
                 items = tqdm(items, desc="indexing", unit=" files and articles", file=sys.stderr, mininterval=0.5)
-            for batch in _batched(items, BUILD.documents_per_batch):
+            for batch in _batched(items, self.settings.build.documents_per_batch):
                 self._add_batch(batch, known, files, seen)
                 handled += sum(isinstance(item, Article) for item in batch)
                 if on_progress is not None:
@@ -231,7 +241,7 @@ class Indexer:
                     calibration = self._calibration(staged)
                 finally:
                     staged.close()
-                manifest = writer.publish(calibration, BUILD.keep_versions)
+                manifest = writer.publish(calibration, self.settings.build.keep_versions)
         except BaseException:
             if self._writer is not None:
                 self._writer.abort()
@@ -274,21 +284,23 @@ class Indexer:
     def _calibration(self, reader: IndexReader) -> dict[str, Any]:
         """The evidence thresholds and confident level of the new version (abstention.py); the previous
         ones while they still hold."""
+        settings, chunks = self.settings, reader.chunk_count
+        after = settings.abstention.recalibrate_after
         level = self.previous.confidence if self.previous else None
-        if not confidence_still_valid(level, reader.chunk_count):
-            level = confident_level(reader)
+        if not confidence_still_valid(level, chunks, after):
+            level = confident_level(reader, settings)
         if self.embedder is None:
             return {"abstention": None, "confidence": level}
         previous = self.previous.abstention if self.previous else None
-        if still_valid(previous, self.embedder.name, reader.chunk_count):
+        if still_valid(previous, self.embedder.name, chunks, after):
             return {"abstention": previous, "confidence": level}
-        return {"abstention": calibrate(reader, self.embedder), "confidence": level}
+        return {"abstention": calibrate(reader, self.embedder, settings), "confidence": level}
 
     def _open_writer(self) -> IndexWriter:
         """The new version is started only once something changed (a no-change build writes nothing)."""
         if self._writer is None:
             dimension = self.embedder.dimension if self.embedder else None
-            self._writer = IndexWriter(self.index_dir, self.previous, dimension, self.ann_threshold)
+            self._writer = IndexWriter(self.index_dir, self.previous, dimension, self.settings)
         return self._writer
 
     def _add_batch(
@@ -325,7 +337,11 @@ class Indexer:
             return
         writer = self._open_writer()
         chunked = [(article, self.chunker.split(article)) for article in fresh]
-        titles = {a.doc_id: fit_title(a.title, self.embedder.count_tokens) if self.embedder else a.title for a in fresh}
+        budget = self.settings.chunking.title_tokens
+        titles = {
+            a.doc_id: fit_title(a.title, self.embedder.count_tokens, budget) if self.embedder else a.title
+            for a in fresh
+        }
         inputs = {id(c): embedding_input(titles[c.doc_id], c.text) for _, chunks in chunked for c in chunks}
         hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
         vectors, sentences = writer.reusable(list(hashes.values()))  # before the old chunks go
@@ -380,6 +396,7 @@ class Indexer:
 
     def _manifest_fields(self, seconds: float, sources: Sequence[str]) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}
+        retrieval = self.settings.retrieval
         if self.embedder is not None:
             import faiss
             import sentence_transformers
@@ -392,7 +409,7 @@ class Indexer:
             fallback_reason=self.fallback_reason,
             chunking=self.chunker.plan.describe(),
             analyzer=describe_analyzer(),
-            bm25={"scoring": "lucene", "terms": "character grams", "k1": RETRIEVAL.bm25_k1, "b": RETRIEVAL.bm25_b},
+            bm25={"scoring": "lucene", "terms": "character grams", "k1": retrieval.bm25_k1, "b": retrieval.bm25_b},
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,
@@ -405,7 +422,7 @@ def embedding_input(title: str, text: str) -> str:
     return f"{title}\n{text}"
 
 
-def fit_title(title: str, count_tokens: Callable[[str], int], budget: int = CHUNKING.title_tokens) -> str:
+def fit_title(title: str, count_tokens: Callable[[str], int], budget: int = DEFAULTS.chunking.title_tokens) -> str:
     """The longest word prefix of ``title`` within ``budget`` model tokens, so title + chunk fit the window."""
     if count_tokens(title) <= budget:
         return title

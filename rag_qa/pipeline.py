@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .answering import citations_for, compose
-from .config import BUILD, NO_MODEL, RETRIEVAL, env_index, env_model, env_rerank
+from .config import DEFAULT_INDEX, DEFAULTS, NO_MODEL, Settings
 from .embedding import Embedder, load_embedder
 from .errors import (
     BadQuestion,
@@ -22,7 +22,7 @@ from .errors import (
     SourceMissing,
 )
 from .indexing import locked_build
-from .records import Answer, BuildSummary, Citation
+from .records import Answer, BuildSummary, Citation, Retrieved
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .sources import covers
@@ -49,6 +49,9 @@ def build_index(
     prune: bool = False,
     keep_model: bool = False,
     on_progress: Callable[[int], None] | None = None,
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
 ) -> BuildSummary:
     """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
 
@@ -58,26 +61,29 @@ def build_index(
     remembered sources not named (with none named: those that no longer exist).
 
     Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, articles
-    whose file vanished from a source read here removed. ``model`` (else RAG_QA_MODEL, else the
-    default) names the embedding model; ``"none"`` builds a lexical-only index. If the default model
+    whose file vanished from a source read here removed. ``model`` (else the default) names the
+    embedding model; ``"none"`` builds a lexical-only index. If the default model
     cannot be loaded the build goes on lexical-only and says so in ``warnings``; a model named
     explicitly that cannot be loaded raises ModelUnavailable. ``keep_model``: update with the index's
     own model and mode (an upload: a lexical-only index stays lexical-only). ``on_progress`` is called
     with the number of articles handled so far. Beyond ``ann_threshold`` chunks (default 100,000) the
-    dense index becomes approximate (FAISS IVF).
+    dense index becomes approximate (FAISS IVF). ``settings``: the tuning values (config.Settings);
+    ``embedder``: an already loaded embedder (``model`` is then its name), e.g. a test's.
     """
     return locked_build(
         index_dir, model, [str(s) for s in sources or ()], (), full, show_progress, ann_threshold, prune, keep_model,
-        on_progress,
+        on_progress, settings or DEFAULTS, embedder,
     )  # fmt: skip
 
 
-def remove_sources(sources: Iterable[str | Path], index_dir: str | Path | None = None) -> BuildSummary:
+def remove_sources(
+    sources: Iterable[str | Path], index_dir: str | Path | None = None, *, settings: Settings | None = None
+) -> BuildSummary:
     """Remove the articles of remembered ``sources`` from the index and forget them (``rag-qa remove``)."""
     forget = [str(s) for s in sources]
     if not forget:
         raise SourceMissing("Name the source to remove (see `rag-qa info` for the index's sources).")
-    return locked_build(index_dir, None, [], forget, False, False, None, False, True, None)
+    return locked_build(index_dir, None, [], forget, False, False, None, False, True, None, settings or DEFAULTS, None)
 
 
 # ---------------------------------------------------------------- asking
@@ -100,21 +106,34 @@ class RagQA:
         embedder: Embedder | None,
         warnings: Sequence[str] = (),
         reranker: Reranker | None = None,
+        settings: Settings = DEFAULTS,
     ) -> None:
         self._loaded = loaded
         self._embedder = embedder
         self._reranker = reranker
         self._swap = threading.Lock()
+        self.settings = settings
         self.warnings = tuple(warnings)
 
     @classmethod
-    def load(cls, index_dir: str | Path | None = None, model: str | None = None, rerank: str | None = None) -> RagQA:
-        """Open an index. ``model`` (else RAG_QA_MODEL) must match the index's model; ``"none"`` forces lexical.
-        ``rerank`` (else RAG_QA_RERANK) names a cross-encoder that re-orders the retrieved passages."""
-        rerank = rerank or env_rerank()
-        reranker = load_reranker(rerank) if rerank else None
-        reader = IndexReader(Path(index_dir or env_index()))
-        named = model or env_model()
+    def load(
+        cls,
+        index_dir: str | Path | None = None,
+        model: str | None = None,
+        rerank: str | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        reranker: Reranker | None = None,
+    ) -> RagQA:
+        """Open an index (default ``index``). ``model`` must match the index's model; ``"none"`` forces
+        lexical. ``rerank`` names a cross-encoder that re-orders the retrieved passages. Instead of names,
+        an already loaded ``embedder`` (it must be the index's model) or ``reranker`` can be passed in;
+        ``settings``: the tuning values (config.Settings)."""
+        settings = settings or DEFAULTS
+        reranker = reranker or (load_reranker(rerank) if rerank else None)
+        reader = IndexReader(Path(index_dir or DEFAULT_INDEX))
+        named = embedder.name if embedder is not None else model
         built_with = reader.manifest.model_name
         if named and named != NO_MODEL and canonical_model_name(named) != built_with:
             reader.close()
@@ -122,16 +141,24 @@ class RagQA:
                 f"The index at {reader.index_dir} was built with {built_with or 'no model (lexical-only)'}, "
                 f"not {named}. Rebuild it with `rag-qa build --full --model {named}`, or leave --model out."
             )
-        embedder, warnings = None, []
-        if built_with and named != NO_MODEL:
+        warnings = []
+        if built_with and named != NO_MODEL and embedder is None:
             try:
-                embedder = load_embedder(built_with, BUILD.embed_batch_size)
+                embedder = load_embedder(built_with, settings.build.embed_batch_size)
             except ModelUnavailable as exc:
                 warnings.append(f"{exc} Answering lexical-only.")
                 log.warning(warnings[-1])
-        elif reader.manifest.fallback_reason:
+        elif not built_with and reader.manifest.fallback_reason:
             warnings.append(f"{LEXICAL_ONLY_WARNING} {reader.manifest.fallback_reason}")
-        return cls(_Loaded(reader, Retriever(reader, embedder)), embedder, warnings, reranker)
+        if named == NO_MODEL:
+            embedder = None
+        retriever = Retriever(reader, embedder, settings.retrieval)
+        return cls(_Loaded(reader, retriever), embedder, warnings, reranker, settings)
+
+    @property
+    def retriever(self) -> Retriever:
+        """The current version's retriever (with its reader and embedder), for benchmarks and tools."""
+        return self._loaded.retriever
 
     @property
     def manifest(self) -> Manifest:
@@ -147,38 +174,33 @@ class RagQA:
         ``context``: the previous question, for a follow-up such as "and the Israeli side?".
         """
         loaded = self._loaded
-        text, mode_used, query, candidates, rows = self._retrieve(loaded, question, k, mode, context)
+        found = self._retrieve(loaded, question, k, mode, context)
         embedder = loaded.retriever.embedder
-        calibration = loaded.reader.manifest.abstention
+        calibration = loaded.reader.manifest.abstention  # checked when the manifest was read
         if not calibration or embedder is None or calibration.get("model") != embedder.name:
             calibration = None
         level = loaded.reader.manifest.confidence
-        answer = compose(
-            query, mode_used, candidates, rows, k, embedder, self._warnings(mode, mode_used), calibration,
-            confident_at=level["lexical_evidence"] if level else None,
-            sentences=loaded.reader.sentences([c.chunk_id for c in candidates]) if query.vector is not None else None,
-        )  # fmt: skip
+        confident_at = level["lexical_evidence"] if level else None
+        warnings = self._warnings(mode, found.mode)
+        answer = compose(found, k, embedder, warnings, calibration, confident_at, self.settings)
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
     def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
         """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""
-        *_, candidates, rows = self._retrieve(self._loaded, question, k, mode, context)
-        return citations_for(candidates, rows, k)
+        return citations_for(self._retrieve(self._loaded, question, k, mode, context), k)
 
-    def _retrieve(
-        self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None = None
-    ) -> tuple[Any, ...]:
+    def _retrieve(self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None) -> Retrieved:
         if not isinstance(k, int) or k < 1 or k > 100:
             raise ValueError(f"k must be an integer between 1 and 100; got {k!r}")
-        text = clean_question(question)
-        context = clean_question(context) if context and context.strip() else None
+        limit = self.settings.retrieval.max_question_chars
+        text = clean_question(question, limit)
+        context = clean_question(context, limit) if context and context.strip() else None
         mode_used = loaded.retriever.choose_mode(mode)
-        query = loaded.retriever.query(text, mode_used, context)
-        candidates = loaded.retriever.retrieve(query, mode_used, n=k * 3)
-        rows = loaded.reader.chunk_rows([c.chunk_id for c in candidates])
-        if self._reranker is not None:
-            candidates = self._reranker.rerank(text, candidates, rows)
-        return text, mode_used, query, candidates, rows
+        found = loaded.retriever.for_answer(loaded.retriever.query(text, mode_used, context), mode_used, k)
+        if self._reranker is None:
+            return found
+        depth = self.settings.retrieval.rerank_depth
+        return replace(found, candidates=tuple(self._reranker.rerank(text, found.candidates, found.passages, depth)))
 
     def _warnings(self, requested: str | None, used: str) -> list[str]:
         warnings = list(self.warnings)
@@ -196,12 +218,14 @@ class RagQA:
                 return False
             if on_disk.version_dir == current.manifest.version_dir:
                 return False
+            retrieval = self.settings.retrieval
             reader = IndexReader(current.index_dir)
             embedder = self._embedder
             if reader.manifest.model_name != (embedder.name if embedder else None):
-                embedder = load_embedder(reader.manifest.model_name) if reader.manifest.model_name else None
+                name = reader.manifest.model_name
+                embedder = load_embedder(name, self.settings.build.embed_batch_size) if name else None
                 self._embedder = embedder
-            self._loaded = _Loaded(reader, Retriever(reader, embedder))
+            self._loaded = _Loaded(reader, Retriever(reader, embedder, retrieval))
             return True
 
     def info(self) -> dict[str, Any]:
@@ -241,17 +265,15 @@ class RagQA:
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\u2066-\u2069\u202a-\u202e\ufeff]")
 
 
-def clean_question(question: str) -> str:
+def clean_question(question: str, limit: int = DEFAULTS.retrieval.max_question_chars) -> str:
     """Strip control and bidi-override characters and surrounding space; reject empty or huge questions."""
     if not isinstance(question, str):
         raise BadQuestion("The question must be text.")
     text = " ".join(_CONTROL_CHARS.sub(" ", question).split())
     if not text:
         raise BadQuestion("Please type a question.")
-    if len(text) > RETRIEVAL.max_question_chars:
-        raise BadQuestion(
-            f"The question is too long ({len(text):,} characters; the limit is {RETRIEVAL.max_question_chars:,})."
-        )
+    if len(text) > limit:
+        raise BadQuestion(f"The question is too long ({len(text):,} characters; the limit is {limit:,}).")
     return text
 
 

@@ -145,6 +145,31 @@ class BuildSummary(Mapping[str, Any]):
 
 
 @dataclass(frozen=True)
+class Passage:
+    """An indexed chunk as the store returns it: its text and offsets in its article, the article's
+    metadata, and its analysed word terms in text order."""
+
+    chunk_id: int
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    terms: tuple[str, ...]
+    title: str
+    source: str
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The stored sentences of one chunk: their (start, end) offsets in the chunk's text and their vectors."""
+
+    spans: np.ndarray  # int32, (n, 2)
+    vectors: np.ndarray  # float16, (n, dimension)
+
+
+@dataclass(frozen=True)
 class Candidate:
     """A retrieved chunk with its fused score and the evidence of each retriever."""
 
@@ -162,3 +187,15 @@ class Query:
     vector: np.ndarray | None = field(default=None, repr=False)
     context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
     context: str | None = None  # the previous question itself
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What retrieval hands to answering: the analysed question, the ranked candidates, their passages
+    (each read from the store once per question) and, the question encoded, their stored sentence vectors."""
+
+    query: Query
+    mode: str
+    candidates: tuple[Candidate, ...]
+    passages: dict[int, Passage]
+    sentences: dict[int, SentenceVectors]

@@ -11,11 +11,10 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from .config import DEFAULTS
 from .embedding import first_line, offline, quiet_transformers, resolve_model
 from .errors import ModelUnavailable
-from .records import Candidate
-
-RERANK_DEPTH = 30  # candidates the cross-encoder re-scores; the rest keep their fused order behind them
+from .records import Candidate, Passage
 
 
 class Reranker:
@@ -25,18 +24,23 @@ class Reranker:
         self.batch_size = batch_size
 
     def rerank(
-        self, question: str, candidates: Sequence[Candidate], rows: dict[int, dict[str, Any]]
+        self,
+        question: str,
+        candidates: Sequence[Candidate],
+        passages: dict[int, Passage],
+        depth: int = DEFAULTS.retrieval.rerank_depth,
     ) -> list[Candidate]:
-        """The first RERANK_DEPTH candidates ordered by cross-encoder score (which becomes their score)."""
-        head = [c for c in candidates[:RERANK_DEPTH] if c.chunk_id in rows]
+        """The first ``depth`` candidates ordered by cross-encoder score (which becomes their score); the
+        rest keep their fused order behind them."""
+        head = [c for c in candidates[:depth] if c.chunk_id in passages]
         if not head:
             return list(candidates)
-        pairs = [(question, f"{rows[c.chunk_id]['title']}\n{rows[c.chunk_id]['text']}") for c in head]
+        pairs = [(question, f"{passages[c.chunk_id].title}\n{passages[c.chunk_id].text}") for c in head]
         scores = self._model.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
         rescored = sorted(
             (replace(c, score=float(s)) for c, s in zip(head, scores, strict=True)), key=lambda c: -c.score
         )
-        return rescored + list(candidates[RERANK_DEPTH:])
+        return rescored + [c for c in candidates if c not in head]
 
 
 def load_reranker(name: str) -> Reranker:

@@ -8,31 +8,18 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .config import FULL_LEXICAL_SUPPORT, RETRIEVAL
+from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
-from .records import Candidate, Query
+from .records import Candidate, Passage, Query, Retrieved
 from .storage import IndexReader
 from .textnorm import char_grams
 from .textnorm import terms as analyze
 
-CONTEXT_WEIGHT = 0.5  # weight of the previous question's terms in a follow-up
-# BM25 scores each term alone; passages where the question's terms stand close together rank higher.
-# XQuAD-ar dev + 31k SaudiNewsNet distractors, BM25 recall@5: 0.877 → 0.892 over words, 0.926 → 0.935 over 4-grams.
-PROXIMITY_WEIGHT = 0.3  # BM25 points per unit of proximity()
-PROXIMITY_WINDOW = 4  # terms further apart than this do not count as close
-# Hybrid fusion re-ranks its best SENTENCE_DEPTH passages with a third ranking, by the cosine of each one's
-# best stored sentence (a question's answer sits in one sentence, which it matches more closely than the
-# passage). Bundled e5 on XQuAD dev, recall@1 / @5 of the fused ranking: English -> Arabic 0.764 / 0.966
-# -> 0.791 / 0.977, Arabic 0.899 / 0.989 -> 0.903 / 0.992 (weight 1.0: 0.799 / 0.980 and 0.890 / 0.993).
-SENTENCE_DEPTH = 30
-SENTENCE_WEIGHT = 0.5
-
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[int]], k: int | None = None, weights: Sequence[float] | None = None
+    rankings: Sequence[Sequence[int]], k: int, weights: Sequence[float] | None = None
 ) -> dict[int, float]:
     """Cormack, Clarke & Büttcher (2009): score(d) = Σ_rankings w · 1 / (k + rank(d)), ranks from 1."""
-    k = RETRIEVAL.rrf_k if k is None else k
     fused: dict[int, float] = {}
     for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, item in enumerate(ranking, start=1):
@@ -41,9 +28,12 @@ def reciprocal_rank_fusion(
 
 
 class Retriever:
-    def __init__(self, reader: IndexReader, embedder: Embedder | None) -> None:
+    def __init__(
+        self, reader: IndexReader, embedder: Embedder | None, settings: RetrievalSettings = DEFAULTS.retrieval
+    ) -> None:
         self.reader = reader
         self.embedder = embedder if reader.has_dense else None
+        self.settings = settings
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -63,7 +53,7 @@ class Retriever:
         own = analyze(text)
         extra = [t for t in analyze(context) if t not in own] if context else []
         weights = {t: self.idf(t) for t in dict.fromkeys(own)}
-        weights |= {t: CONTEXT_WEIGHT * self.idf(t) for t in dict.fromkeys(extra)}
+        weights |= {t: self.settings.context_weight * self.idf(t) for t in dict.fromkeys(extra)}
         if mode == "lexical" or self.embedder is None:
             vector = None
         elif vector is None:
@@ -76,10 +66,23 @@ class Retriever:
         n = max(self.reader.chunk_count, 1)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
-    def retrieve(self, query: Query, mode: str, n: int) -> list[Candidate]:
-        """The best ``n`` chunks for ``query`` in ``mode``, best first."""
-        pool = max(n, RETRIEVAL.candidates)
-        lexical = self._bm25(query, pool) if mode != "dense" else {}
+    def for_answer(self, query: Query, mode: str, k: int) -> Retrieved:
+        """What an answer from ``k`` passages draws on (``RagQA.ask``, ``search`` and the calibration):
+        the best 3·k candidates (room for dropping repeated passages), their passages and, the question
+        encoded, their stored sentence vectors."""
+        read: dict[int, Passage] = {}
+        candidates = self.retrieve(query, mode, 3 * k, read)
+        ids = [c.chunk_id for c in candidates]
+        read |= self.reader.passages([i for i in ids if i not in read])
+        sentences = self.reader.sentences(ids) if query.vector is not None else {}
+        return Retrieved(query, mode, tuple(candidates), {i: read[i] for i in ids if i in read}, sentences)
+
+    def retrieve(self, query: Query, mode: str, n: int, read: dict[int, Passage] | None = None) -> list[Candidate]:
+        """The best ``n`` chunks for ``query`` in ``mode``, best first. ``read``: passages already read
+        for this question, to which those read here are added (each passage is read once)."""
+        read = {} if read is None else read
+        pool = max(n, self.settings.candidates)
+        lexical = self._bm25(query, pool, read) if mode != "dense" else {}
         dense = self._dense(query, pool) if mode != "lexical" else {}
         if mode == "lexical":
             ranked = sorted(lexical.items(), key=lambda kv: -kv[1])
@@ -87,8 +90,10 @@ class Retriever:
             ranked = sorted(dense.items(), key=lambda kv: -kv[1])
         else:
             rankings = [sorted(lexical, key=lambda i: -lexical[i]), sorted(dense, key=lambda i: -dense[i])]
-            support = self.lexical_support(query, rankings[0][:3]) if dense else 1.0
-            fused = reciprocal_rank_fusion(rankings, weights=(support, RETRIEVAL.dense_weight))
+            support = (
+                self.lexical_support(query, [read[i].terms for i in rankings[0][:3] if i in read]) if dense else 1.0
+            )
+            fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k, (support, self.settings.dense_weight))
             ranked = sorted(fused.items(), key=lambda kv: -kv[1])
             if query.vector is not None:
                 ranked = self._by_best_sentence(query.vector, ranked)
@@ -98,34 +103,36 @@ class Retriever:
         ]
 
     def _by_best_sentence(self, vector: np.ndarray, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
-        """``ranked`` with a third ranking fused into its first SENTENCE_DEPTH: by the cosine of their best
-        stored sentence, at SENTENCE_WEIGHT (scores only rise, so the rest stay behind them)."""
-        head = dict(ranked[:SENTENCE_DEPTH])
+        """``ranked`` with a third ranking fused into its first ``sentence_depth``: by the cosine of their
+        best stored sentence, at ``sentence_weight`` (scores only rise, so the rest stay behind them)."""
+        depth = self.settings.sentence_depth
+        head = dict(ranked[:depth])
         stored = self.reader.sentences(list(head))
         best = {i: float((s.vectors.astype(np.float32) @ vector).max()) for i, s in stored.items() if len(s.vectors)}
-        extra = reciprocal_rank_fusion([sorted(best, key=lambda i: -best[i])], weights=(SENTENCE_WEIGHT,))
+        by_sentence = [sorted(best, key=lambda i: -best[i])]
+        extra = reciprocal_rank_fusion(by_sentence, self.settings.rrf_k, (self.settings.sentence_weight,))
         rescored = sorted(((i, score + extra.get(i, 0.0)) for i, score in head.items()), key=lambda kv: -kv[1])
-        return rescored + ranked[SENTENCE_DEPTH:]
+        return rescored + ranked[depth:]
 
-    def lexical_support(self, query: Query, chunk_ids: Sequence[int]) -> float:
-        """BM25's weight in the fusion: the best IDF share of the question's own terms among ``chunk_ids``,
-        as a share of FULL_LEXICAL_SUPPORT (0..1)."""
+    def lexical_support(self, query: Query, held: Sequence[Sequence[str]]) -> float:
+        """BM25's weight in the fusion: the best IDF share of the question's own terms among the passages
+        whose terms are ``held``, as a share of ``full_lexical_support`` (0..1)."""
         total = sum(query.term_weights[t] for t in set(query.terms))
-        if total <= 0 or not chunk_ids:
+        if total <= 0 or not held:
             return 1.0 if total <= 0 else 0.0
-        held = self.reader.chunk_terms(list(chunk_ids)).values()
         best = max(sum(query.term_weights[t] for t in set(query.terms) & set(terms)) for terms in held)
-        return min(1.0, best / total / FULL_LEXICAL_SUPPORT)
+        return min(1.0, best / total / self.settings.full_lexical_support)
 
-    def _bm25(self, query: Query, n: int) -> dict[int, float]:
+    def _bm25(self, query: Query, n: int, read: dict[int, Passage]) -> dict[int, float]:
         grams = char_grams(query.text)
         if query.context:  # the question's own grams count twice, a follow-up's context grams once
             grams = [*grams, *grams, *char_grams(query.context)]
         found = self.reader.lexical_search(grams, n)
+        read |= self.reader.passages([i for i in found if i not in read])
         if len(set(query.terms)) < 2:
             return found
-        chunk_terms = self.reader.chunk_terms(list(found))
-        return {i: s + PROXIMITY_WEIGHT * proximity(query, chunk_terms.get(i, ())) for i, s in found.items()}
+        weight, window = self.settings.proximity_weight, self.settings.proximity_window
+        return {i: s + weight * proximity(query, read[i].terms if i in read else (), window) for i, s in found.items()}
 
     def _dense(self, query: Query, n: int) -> dict[int, float]:
         if query.vector is None:
@@ -133,9 +140,9 @@ class Retriever:
         return self.reader.dense_search(query.vector, n)
 
 
-def proximity(query: Query, chunk_terms: Sequence[str]) -> float:
+def proximity(query: Query, chunk_terms: Sequence[str], window: int) -> float:
     """How close together the question's terms stand in a passage: over each pair of distinct question
-    terms found within PROXIMITY_WINDOW positions, the smaller IDF of the two divided by their distance
+    terms found within ``window`` positions, the smaller IDF of the two divided by their distance
     (the minimum pair distance of Tao & Zhai, SIGIR 2007, weighted as BM25 weighs the terms)."""
     wanted = set(query.terms)
     positions: dict[str, list[int]] = defaultdict(list)
@@ -147,6 +154,6 @@ def proximity(query: Query, chunk_terms: Sequence[str]) -> float:
     for x, first in enumerate(present):
         for second in present[x + 1 :]:
             distance = min(abs(i - j) for i in positions[first] for j in positions[second])
-            if distance <= PROXIMITY_WINDOW:
+            if distance <= window:
                 total += min(query.term_weights[first], query.term_weights[second]) / distance
     return total

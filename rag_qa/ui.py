@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .config import env_index
+from .config import DEFAULT_INDEX
 from .conversation import context_for
 from .display import WEAK_EVIDENCE, plural
 from .errors import RagQAError
@@ -362,7 +362,7 @@ def build_demo(
 ) -> Any:
     import gradio as gr
 
-    service = ChatService(index_dir or env_index(), uploads_dir, rerank)
+    service = ChatService(index_dir or DEFAULT_INDEX, uploads_dir, rerank)
     upload_progress = gr.Progress()  # Gradio finds it among the handler's defaults
     with gr.Blocks(title="rag_qa — cited answers from news articles", analytics_enabled=False) as demo:
         gr.Markdown("## rag_qa — ask the news articles\nAnswers quote the articles; every **[n]** opens its source.")

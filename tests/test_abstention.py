@@ -8,8 +8,11 @@ from pathlib import Path
 import pytest
 
 from rag_qa import RagQA, build_index, indexing
-from rag_qa.abstention import BACKGROUND_QUANTILE, BACKGROUND_QUESTIONS
+from rag_qa.abstention import BACKGROUND_QUESTIONS
+from rag_qa.config import DEFAULTS
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
+
+BACKGROUND_QUANTILE = DEFAULTS.abstention.background_quantile
 
 DATA = Path(__file__).parent / "data"
 US_SIDE_AR = "من قاد الجانب الأمريكي في الاجتماع؟"

@@ -9,11 +9,13 @@ import numpy as np
 from conftest import DATA
 
 from rag_qa import RagQA, build_index
-from rag_qa.config import RETRIEVAL
+from rag_qa.config import DEFAULTS
 from rag_qa.retrieval import proximity
 from rag_qa.storage.lexical import BM25, GramCounts, Postings
 from rag_qa.textnorm import char_grams
 from rag_qa.textnorm import terms as analyze
+
+RETRIEVAL = DEFAULTS.retrieval
 
 
 def paragraphs() -> list[list[str]]:
@@ -90,6 +92,6 @@ def test_proximity_rewards_question_terms_that_stand_together():
         terms = ("جانب", "امريك")
         term_weights = {"جانب": 2.0, "امريك": 3.0}
 
-    together = proximity(Question, ["قاد", "جانب", "امريك", "اجتماع"])
-    apart = proximity(Question, ["جانب", "قاد", "وفد", "كبير", "اجتماع", "امريك"])
+    together = proximity(Question, ["قاد", "جانب", "امريك", "اجتماع"], RETRIEVAL.proximity_window)
+    apart = proximity(Question, ["جانب", "قاد", "وفد", "كبير", "اجتماع", "امريك"], RETRIEVAL.proximity_window)
     assert together == 2.0 and apart == 0.0

@@ -26,7 +26,7 @@ def test_arabic_question_cites_the_sullivan_passage_lexical(lexical_index):
 def test_citation_offsets_point_into_the_document(lexical_index):
     qa = RagQA.load(lexical_index)
     for citation in qa.ask(US_SIDE_AR).citations:
-        document = qa._loaded.reader.document_text(citation.doc_id)
+        document = qa.retriever.reader.document_text(citation.doc_id)
         assert document[citation.start : citation.end] == citation.text
 
 
@@ -93,7 +93,7 @@ def test_incremental_build_adds_changes_and_removes(tmp_path, seed_dir):
 
 
 def test_incremental_build_reuses_vectors_of_unchanged_text(tiny_model, seed_dir, tmp_path, monkeypatch):
-    from rag_qa.embedding import Embedder
+    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
 
     encoded: list[str] = []
     original = Embedder.encode_documents
@@ -243,7 +243,8 @@ def test_build_summary_reads_like_the_json_object(lexical_index, seed_dir, tmp_p
 
 
 def test_title_and_chunk_always_fit_the_model_window(tiny_model, tmp_path, monkeypatch):
-    from rag_qa.embedding import Embedder, load_embedder
+    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
+    from rag_qa.embedding import load_embedder
 
     long_title = " ".join(["عنوان طويل جدا عن الاجتماع الأمريكي الإسرائيلي بشأن رفح"] * 12)
     body = " ".join(f"وقال البيت الأبيض إن الاجتماع رقم {i} شهد اتفاق الجانبين على هدف مشترك." for i in range(60))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +13,12 @@ import pytest
 from conftest import DATA
 
 from rag_qa import RagQA, build_index
+from rag_qa.config import DEFAULTS, BuildSettings, Settings
 from rag_qa.errors import IndexCorrupt
 from rag_qa.storage import IndexReader
-from rag_qa.storage.merging import SEGMENTS_PER_TIER
+
+SEGMENTS_PER_TIER = DEFAULTS.build.segments_per_tier
+PAIRS = Settings(build=BuildSettings(segments_per_tier=2))  # merge every two segments of a size class
 
 
 def paragraphs() -> list[str]:
@@ -130,22 +134,19 @@ def test_a_version_whose_segment_is_missing_is_reported(tmp_path):
         RagQA.load(index)
 
 
-def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
+def test_merging_segments_whose_chunk_ids_interleave(tmp_path):
     """Merge a segment made of the first and third builds' chunks with the second build's segment, whose
     ids lie between them: the merged rows must still be in id order and answer as a full rebuild."""
-    from rag_qa.storage import merging
-
-    monkeypatch.setattr(merging, "SEGMENTS_PER_TIER", 2)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     texts = dict(enumerate(paragraphs()))
     for last in (1, 9, 14):  # 1 article (2 chunks); 8 (a larger size class); 5, merged with the first
         write(corpus, {n: t for n, t in texts.items() if n < last})
-        build_index([corpus], index, model="none")
+        build_index([corpus], index, model="none", settings=PAIRS)
     first, second = segment_folders(index)
     assert list(np.load(first / "chunk_ids.npy")) == [1, 2, *range(11, 18)]  # around the second's 3..10
     write(corpus, {n: t for n, t in texts.items() if n < 15})
-    build_index([corpus], index, model="none")  # both now in one size class: merged
+    build_index([corpus], index, model="none", settings=PAIRS)  # both now in one size class: merged
     merged = segment_folders(index)[0]
     assert list(np.load(merged / "chunk_ids.npy")) == list(range(1, 18))
     rebuilt = tmp_path / "rebuilt"
@@ -153,17 +154,14 @@ def test_merging_segments_whose_chunk_ids_interleave(tmp_path, monkeypatch):
     assert results(index, "lexical") == results(rebuilt, "lexical")
 
 
-def test_merged_hybrid_segments_search_as_a_full_rebuild(tmp_path, tiny_model, monkeypatch):
+def test_merged_hybrid_segments_search_as_a_full_rebuild(tmp_path, tiny_model):
     """Merges carry the stored vectors over (no encoding) and drop the deleted ones."""
-    from rag_qa.storage import merging
-
-    monkeypatch.setattr(merging, "SEGMENTS_PER_TIER", 2)
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     corpus.mkdir()
     texts = dict(enumerate(paragraphs()))
     for kept in ({0}, {0, 1}, {0, 1, 2}, {0, 2, 3}, {0, 2, 3, 4, 5}):  # article 1 leaves in the fourth build
         write(corpus, {n: texts[n] for n in kept})
-        build_index([corpus], index, model=tiny_model)
+        build_index([corpus], index, model=tiny_model, settings=PAIRS)
     rebuilt = tmp_path / "rebuilt"
     build_index([corpus], rebuilt, model=tiny_model, full=True)
     assert results(index, "dense") == results(rebuilt, "dense")
@@ -175,13 +173,13 @@ def stored_sentences(index: Path) -> dict[tuple[str, str], tuple[list[list[int]]
     """Every live chunk's stored sentences, by (title, chunk text): chunk ids differ between builds."""
     reader = IndexReader(index)
     ids = [int(i) for s in reader.segments for i in s.chunk_ids[s.live]]
-    rows, found = reader.chunk_rows(ids), reader.sentences(ids)
+    passages, found = reader.passages(ids), reader.sentences(ids)
     assert set(found) == set(ids)  # every live chunk has them, and no deleted one is asked for
-    return {(rows[i]["title"], rows[i]["text"]): (found[i].spans.tolist(), found[i].vectors) for i in ids}
+    return {(passages[i].title, passages[i].text): (found[i].spans.tolist(), found[i].vectors) for i in ids}
 
 
 def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passage(tmp_path, tiny_model, monkeypatch):
-    from rag_qa.embedding import Embedder
+    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
     from rag_qa.sentences import sentence_spans
 
     texts = dict(enumerate(paragraphs()))
@@ -205,7 +203,7 @@ def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passa
     from rag_qa import pipeline
 
     compose = pipeline.compose  # answering as if none were stored: encoded now (retrieval still ranks with them)
-    monkeypatch.setattr(pipeline, "compose", lambda *args, **kwargs: compose(*args, **{**kwargs, "sentences": None}))
+    monkeypatch.setattr(pipeline, "compose", lambda found, *args: compose(replace(found, sentences={}), *args))
     assert [(a.text, a.found) for a in live] == [(a.text, a.found) for a in (qa.ask(q) for q in questions())]
     monkeypatch.undo()
     monkeypatch.setattr(Embedder, "encode_documents", lambda self, texts: pytest.fail("encoded at question time"))

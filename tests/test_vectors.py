@@ -42,7 +42,7 @@ def test_ivf_keeps_recall_at_10_against_exact_search():
 
 
 def test_index_past_the_threshold_is_ivf_answers_and_updates_incrementally(tiny_model, seed_dir, tmp_path, monkeypatch):
-    from rag_qa.embedding import Embedder
+    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
 
     encoded: list[str] = []
     original = Embedder.encode_documents

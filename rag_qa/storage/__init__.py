@@ -19,14 +19,12 @@ changed once written, so versions share them through hard links and an update wr
 
 from .manifest import Manifest, TrackedFile, read_build_state, read_current_manifest
 from .reader import IndexReader
-from .sentence_vectors import SentenceVectors
 from .writer import IndexWriter, remove_stale_versions
 
 __all__ = [
     "IndexReader",
     "IndexWriter",
     "Manifest",
-    "SentenceVectors",
     "TrackedFile",
     "read_build_state",
     "read_current_manifest",

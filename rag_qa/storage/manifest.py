@@ -74,6 +74,8 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} has missing or unknown fields. {REBUILD_HINT}") from None
         if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
             raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
+        if not all(isinstance((manifest.bm25 or {}).get(k), (int, float)) for k in ("k1", "b")):
+            raise IndexCorrupt(f"The index manifest {path} lacks its BM25 parameters. {REBUILD_HINT}")
         thresholds = manifest.abstention
         groups = [thresholds, *((thresholds.get("by_script") or {}).values())] if isinstance(thresholds, dict) else []
         if thresholds is not None and not (

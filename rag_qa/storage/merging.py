@@ -11,35 +11,32 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import AnnSettings, BuildSettings
 from . import vectors
 from .lexical import Postings, WordFrequencies
 from .segments import CHUNKS_DB, Segment, SegmentInfo, create_db, save, save_dense
 from .sentence_vectors import save_sentences
 
-SEGMENTS_PER_TIER = 8  # this many segments of the same size class are merged into one
-TIER_BASE = 8  # size classes: live chunks in [8^t, 8^(t+1))
-MAX_DELETED_SHARE = 0.3  # a segment with more of its chunks deleted is rewritten without them
 
-
-def merge_plan(segments: Sequence[Segment]) -> list[list[Segment]]:
-    """Which segments to rewrite together: each segment with too many deleted chunks on its own, and
-    the segments of any size class (live chunks in [8^t, 8^(t+1))) that holds ``SEGMENTS_PER_TIER`` or
-    more. A group with nothing live is simply dropped."""
+def merge_plan(segments: Sequence[Segment], policy: BuildSettings) -> list[list[Segment]]:
+    """Which segments to rewrite together: each segment with too many deleted chunks on its own, and the
+    segments of any size class (live chunks in [b^t, b^(t+1)), b = ``tier_base``) that holds
+    ``segments_per_tier`` or more. A group with nothing live is simply dropped."""
     groups: list[list[Segment]] = []
     tiers: dict[int, list[Segment]] = {}
     for segment in segments:
-        if segment.info.chunks and len(segment.tombstones.chunks) > MAX_DELETED_SHARE * segment.info.chunks:
+        if segment.info.chunks and len(segment.tombstones.chunks) > policy.max_deleted_share * segment.info.chunks:
             groups.append([segment])
         elif segment.live_chunks == 0 and segment.live_documents == 0:
             groups.append([segment])
         else:
-            tier = int(math.log(max(segment.live_chunks, 1), TIER_BASE))
+            tier = int(math.log(max(segment.live_chunks, 1), policy.tier_base))
             tiers.setdefault(tier, []).append(segment)
-    groups.extend(members for members in tiers.values() if len(members) >= SEGMENTS_PER_TIER)
+    groups.extend(members for members in tiers.values() if len(members) >= policy.segments_per_tier)
     return groups
 
 
-def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> SegmentInfo:
+def merge(parts: Sequence[Segment], folder: Path, ann: AnnSettings) -> SegmentInfo:
     """One new segment holding the live articles and chunks of ``parts``."""
     folder.mkdir(parents=True)
     with closing(create_db(folder / CHUNKS_DB)) as db:
@@ -72,7 +69,7 @@ def merge(parts: Sequence[Segment], folder: Path, ann_threshold: int) -> Segment
             kept = segment.chunk_ids[segment.live]
             if len(kept):
                 dense.add_with_ids(vectors.take(segment.dense, kept), kept)
-    description = save_dense(folder, dense, ann_threshold)
+    description = save_dense(folder, dense, ann)
     sentences = _merge_sentences(parts, folder) if description is not None else 0
     return SegmentInfo(folder.name, int(documents), len(chunk_ids), description, sentences)
 

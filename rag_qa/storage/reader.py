@@ -8,17 +8,15 @@ import threading
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..config import RETRIEVAL
 from ..errors import IndexCorrupt
+from ..records import Passage, SentenceVectors
 from ..textnorm import ANALYZER_VERSION
 from .lexical import BM25
 from .manifest import REBUILD_HINT, SOURCES, Manifest, open_segments, read_current_manifest
 from .segments import Segment
-from .sentence_vectors import SentenceVectors
 
 
 class IndexReader:
@@ -46,7 +44,8 @@ class IndexReader:
             self.close()
             raise IndexCorrupt(f"The index at {index_dir} has damaged or missing files. {REBUILD_HINT}") from None
         self.has_dense = self.manifest.mode == "hybrid"
-        self.bm25 = BM25([(s.postings, s.live) for s in self.segments], RETRIEVAL.bm25_k1, RETRIEVAL.bm25_b)
+        k1, b = float(self.manifest.bm25["k1"]), float(self.manifest.bm25["b"])  # as the build recorded them
+        self.bm25 = BM25([(s.postings, s.live) for s in self.segments], k1, b)
         self._row_ids = np.concatenate([s.chunk_ids for s in self.segments]) if self.segments else np.zeros(0)
         self.word_frequencies: Counter[str] = Counter()
         for segment in self.segments:
@@ -88,18 +87,21 @@ class IndexReader:
             if len(mine):
                 yield segment, [int(i) for i in mine]
 
-    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-        keys = ("id", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source", "date")
-        rows: dict[int, dict[str, Any]] = {}
+    def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
+        """These chunks with their article's title, source and date (deleted or unknown ids are left out)."""
+        found: dict[int, Passage] = {}
         for segment, ids in self._by_segment(chunk_ids):
             query = (
                 'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source, d.date '
                 f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({','.join('?' * len(ids))})"
             )
             with self._lock:
-                found = segment.db.execute(query, ids).fetchall()
-            rows |= {row[0]: dict(zip(keys, row, strict=True)) for row in found}
-        return rows
+                rows = segment.db.execute(query, ids).fetchall()
+            for chunk_id, doc_id, ordinal, start, end, text, terms, title, source, date in rows:
+                found[chunk_id] = Passage(
+                    chunk_id, doc_id, ordinal, start, end, text, tuple(terms.split()), title, source, date
+                )
+        return found
 
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
         """The stored sentence vectors of these chunks (none for an index built before they were stored)."""
@@ -107,15 +109,6 @@ class IndexReader:
         for segment, ids in self._by_segment(chunk_ids):
             found |= segment.sentences(ids)
         return found
-
-    def chunk_terms(self, chunk_ids: Sequence[int]) -> dict[int, list[str]]:
-        """The analysed terms of each chunk, in text order."""
-        terms: dict[int, list[str]] = {}
-        for segment, ids in self._by_segment(chunk_ids):
-            query = f"SELECT id, terms FROM chunks WHERE id IN ({','.join('?' * len(ids))})"
-            with self._lock:
-                terms |= {row[0]: row[1].split() for row in segment.db.execute(query, ids).fetchall()}
-        return terms
 
     def document_text(self, doc_id: str) -> str | None:
         for segment in self.segments:

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from ..records import Article, Chunk
+from ..config import AnnSettings
+from ..records import Article, Chunk, SentenceVectors
 from . import vectors
 from .lexical import GramCounts, Postings, WordFrequencies
-from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS, SentenceTable, SentenceVectors
+from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS, SentenceTable
 
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
@@ -147,11 +148,11 @@ class SegmentWriter:
         """Vectors this segment already holds for these embedding inputs, with their sentences'."""
         return _stored(self.db, lambda: self.dense, self.sentences.of, embed_hashes)
 
-    def finish(self, ann_threshold: int) -> SegmentInfo:
+    def finish(self, ann: AnnSettings) -> SegmentInfo:
         self.db.commit()
         self.db.close()
         save(self.folder, np.frombuffer(self.chunk_ids, dtype=np.int64), self.grams.postings(), self.words)
-        dense = save_dense(self.folder, self.dense, ann_threshold)
+        dense = save_dense(self.folder, self.dense, ann)
         sentences = self.sentences.save(self.folder) if dense is not None else 0
         return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense, sentences)
 
@@ -165,15 +166,15 @@ def save(folder: Path, chunk_ids: np.ndarray, postings: Postings, words: WordFre
     words.save(folder)
 
 
-def save_dense(folder: Path, index: Any, ann_threshold: int) -> dict[str, Any] | None:
-    """Write a segment's FAISS index, made approximate (IVF) beyond ``ann_threshold`` vectors."""
+def save_dense(folder: Path, index: Any, ann: AnnSettings) -> dict[str, Any] | None:
+    """Write a segment's FAISS index, made approximate (IVF) beyond ``ann.threshold`` vectors."""
     if index is None:
         return None
     import faiss
 
     description = vectors.describe(index)
-    if index.ntotal > ann_threshold:
-        index, description = vectors.to_ivf(index)
+    if index.ntotal > ann.threshold:
+        index, description = vectors.to_ivf(index, ann)
     faiss.write_index(index, str(folder / DENSE))
     return description
 

@@ -4,22 +4,15 @@ its segment as three arrays so that answering scores sentences without encoding 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..records import SentenceVectors
+
 SENTENCE_CHUNKS = "sentence_chunks.npy"
 SENTENCE_SPANS = "sentence_spans.npy"
 SENTENCE_VECTORS = "sentence_vectors.npy"
-
-
-@dataclass(frozen=True)
-class SentenceVectors:
-    """The stored sentences of one chunk: their (start, end) offsets in the chunk's text and their vectors."""
-
-    spans: np.ndarray  # int32, (n, 2)
-    vectors: np.ndarray  # float16, (n, dimension)
 
 
 class SentenceTable:

@@ -8,7 +8,7 @@ re-encoded, and segments can be merged without encoding anything).
 - ``ivf``: ``IndexIVFFlat`` (inner product) with a hashtable direct map, for a segment written or
   merged with more than ``ann_threshold`` chunks; its coarse centroids are trained on a sample of its
   vectors. ``nprobe`` is the smallest power of two whose recall@10 against exact search reaches
-  ``ANN.target_recall`` on a sample of the index's own vectors, held out of it while measured; the
+  ``AnnSettings.target_recall`` on a sample of the index's own vectors, held out of it while measured; the
   figure is recorded in the manifest.
 """
 
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ANN
+from ..config import DEFAULTS, AnnSettings
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +68,9 @@ def configure(index: Any, dense: dict[str, Any] | None) -> Any:
     return index
 
 
-def list_count(vectors: int) -> int:
-    """IVF lists: about 4·√N, with at least ``ANN.train_per_list`` training vectors per list."""
-    return max(1, min(int(4 * math.sqrt(vectors)), vectors // ANN.train_per_list))
+def list_count(vectors: int, train_per_list: int = DEFAULTS.ann.train_per_list) -> int:
+    """IVF lists: about 4·√N, with at least ``train_per_list`` training vectors per list."""
+    return max(1, min(int(4 * math.sqrt(vectors)), vectors // train_per_list))
 
 
 def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -82,38 +82,43 @@ def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
     return ids, vectors
 
 
-def to_ivf(flat: Any, seed: int = 0) -> tuple[Any, dict[str, Any]]:
+def to_ivf(flat: Any, settings: AnnSettings = DEFAULTS.ann, seed: int = 0) -> tuple[Any, dict[str, Any]]:
     """An IVF copy of a flat ``IndexIDMap2``, with ``nprobe`` calibrated; returns (index, description)."""
     import faiss
 
     ids, vectors = all_vectors(flat)
     count, dimension = vectors.shape
-    nlist = list_count(count)
+    nlist = list_count(count, settings.train_per_list)
     rng = np.random.default_rng(seed)
-    sample = min(count, nlist * ANN.train_per_list)
+    sample = min(count, nlist * settings.train_per_list)
     training = vectors[np.sort(rng.choice(count, size=sample, replace=False))]
     quantizer = faiss.IndexFlatIP(dimension)
     ivf = faiss.IndexIVFFlat(quantizer, dimension, nlist, faiss.METRIC_INNER_PRODUCT)
-    ivf.cp.niter = ANN.train_iterations
+    ivf.cp.niter = settings.train_iterations
     ivf.train(training)
     ivf.set_direct_map_type(faiss.DirectMap.Hashtable)  # type: ignore[attr-defined]  # (no stubs)
     for start in range(0, count, 65536):
         ivf.add_with_ids(vectors[start : start + 65536], ids[start : start + 65536])
-    nprobe, recall = calibrate_nprobe(ivf, flat, ids, vectors, rng)
+    nprobe, recall = calibrate_nprobe(ivf, flat, ids, vectors, rng, settings)
     ivf.nprobe = nprobe
     log.info("dense index: %d vectors in IVF%d (nprobe %d, recall@10 %.3f)", count, nlist, nprobe, recall)
     return ivf, describe(ivf, nprobe, recall)
 
 
 def calibrate_nprobe(
-    ivf: Any, exact: Any, ids: np.ndarray, vectors: np.ndarray, rng: np.random.Generator
+    ivf: Any,
+    exact: Any,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    rng: np.random.Generator,
+    settings: AnnSettings = DEFAULTS.ann,
 ) -> tuple[int, float]:
     """The smallest power-of-two ``nprobe`` with recall@10 ≥ the target, on held-out queries.
 
     The queries are stored vectors taken out of the IVF index while it is measured (a query that finds
     itself would flatter the recall) and put back afterwards.
     """
-    picked = rng.choice(len(vectors), size=min(len(vectors) // 2, ANN.calibration_queries), replace=False)
+    picked = rng.choice(len(vectors), size=min(len(vectors) // 2, settings.calibration_queries), replace=False)
     held_ids, queries = ids[picked], vectors[picked]
     held = set(held_ids.tolist())
     k = min(10, len(vectors) - len(held))
@@ -127,7 +132,7 @@ def calibrate_nprobe(
             ivf.nprobe = nprobe
             _, found = ivf.search(queries, k)
             recall = recall_at(found, truth)
-            if recall >= ANN.target_recall or nprobe >= ivf.nlist:
+            if recall >= settings.target_recall or nprobe >= ivf.nlist:
                 return nprobe, round(recall, 4)
             nprobe *= 2
     finally:

@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..config import ANN, FORMAT_VERSION
+from ..config import DEFAULTS, FORMAT_VERSION, Settings
 from ..errors import IndexCorrupt, IndexMissing
-from ..records import Article, Chunk
+from ..records import Article, Chunk, SentenceVectors
 from .manifest import DELETIONS, MANIFEST, PARTIAL, REBUILD_HINT, SOURCES, Manifest, TrackedFile, open_segments
 from .merging import merge, merge_plan
 from .reader import IndexReader
 from .segments import Segment, SegmentWriter, Stored, merged_segment_name, new_segment_name
-from .sentence_vectors import SentenceVectors
 
 
 class IndexWriter:
@@ -32,10 +31,10 @@ class IndexWriter:
     new and changed articles go into one new segment; deletions become tombstones."""
 
     def __init__(
-        self, index_dir: Path, previous: Manifest | None, dimension: int | None, ann_threshold: int | None = None
+        self, index_dir: Path, previous: Manifest | None, dimension: int | None, settings: Settings = DEFAULTS
     ) -> None:
         self.index_dir = index_dir
-        self.ann_threshold = ANN.threshold if ann_threshold is None else ann_threshold
+        self.settings = settings
         self.version = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         self.dir = index_dir / (self.version + PARTIAL)
         self.dir.mkdir(parents=True)
@@ -102,18 +101,18 @@ class IndexWriter:
     def finish(self, manifest_fields: dict[str, Any]) -> IndexReader:
         """Write the new segment and merge where the policy asks; returns a reader of the staged version
         (for the calibration), which ``publish`` makes current."""
-        new = self.new.finish(self.ann_threshold)
+        new = self.new.finish(self.settings.ann)
         segments = [*self.previous]
         if new.chunks or new.documents:
             segments.append(Segment(self.new.folder, new))
         else:
             shutil.rmtree(self.new.folder)
-        for group in merge_plan(segments):
+        for group in merge_plan(segments, self.settings.build):
             segments = [s for s in segments if s not in group]
             if any(s.live_chunks or s.live_documents for s in group):
                 group.sort(key=lambda s: s.folder.name)
                 try:
-                    merged = merge(group, self.dir / merged_segment_name(group), self.ann_threshold)
+                    merged = merge(group, self.dir / merged_segment_name(group), self.settings.ann)
                 except (OSError, ValueError, RuntimeError, sqlite3.DatabaseError):
                     raise IndexCorrupt(f"The index at {self.index_dir} has damaged segments. {REBUILD_HINT}") from None
                 segments.append(Segment(self.dir / merged.name, merged))
