@@ -15,8 +15,9 @@ import tempfile
 import numpy as np
 
 from rag_qa import RagQA, build_index
-from rag_qa.answering import answer_pool, distinct_passages, lexical_evidence
+from rag_qa.answering import lexical_evidence
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
+from rag_qa.passages import answer_pool, distinct_passages
 
 
 def best_coverage(qa: RagQA, question: str) -> float:

@@ -96,7 +96,7 @@ def time_raw_floor(index: Path, model: str) -> dict[str, float]:
     from rag_qa.bundled import BUNDLED_MODEL, bundled_folder
     from rag_qa.config import DEFAULTS
     from rag_qa.embedding import prompt_style
-    from rag_qa.indexing import embedding_input, fit_title
+    from rag_qa.encoding import embedding_input, fit_title
 
     version = json.loads((index / "manifest.json").read_text())["version_dir"]
     (segment,) = (index / version).glob("s-*")  # a full build writes one segment

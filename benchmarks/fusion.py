@@ -27,10 +27,11 @@ import numpy as np
 from benchmarks.bench import default_model
 from rag_qa import RagQA, build_index
 from rag_qa.abstention import best_evidence
-from rag_qa.answering import answer_passages, answer_pool, coverage, lexical_evidence
 from rag_qa.answering import evidence as dense_evidence
+from rag_qa.answering import lexical_evidence
 from rag_qa.config import DEFAULTS, Settings
 from rag_qa.evaluation import gold_paragraphs, questions_of, read_unanswerable
+from rag_qa.passages import answer_passages, answer_pool, coverage
 
 
 def recall(qa: RagQA, asked: list[Any], mode: str) -> tuple[float, float]:

@@ -60,16 +60,16 @@ def random_unit_vectors(texts: list[str], dimension: int) -> np.ndarray:
 
 def use_random_document_vectors() -> None:
     """Make rag_qa's embedder return random unit vectors for documents (real tokenizer, real queries)."""
-    from rag_qa import indexing
+    from rag_qa import build_setup
 
-    real_load = indexing.load_embedder
+    real_load = build_setup.load_embedder
 
     def load(name: str, batch_size: int = 32, **options: Any) -> Any:
         embedder = real_load(name, batch_size, **options)
         embedder.encode_documents = lambda texts: random_unit_vectors(list(texts), embedder.dimension)
         return embedder
 
-    indexing.load_embedder = load  # type: ignore[assignment]
+    build_setup.load_embedder = load  # type: ignore[assignment]
 
 
 def peak_rss_mb() -> float:

@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 
-from .answering import SCRIPTS, answer_passages, answer_pool, evidence, lexical_evidence, question_script
+from .answering import SCRIPTS, evidence, lexical_evidence, question_script
 from .config import DEFAULTS, Settings
 from .embedding import Embedder
+from .passages import answer_passages, answer_pool
 from .retrieval import Retriever
 from .storage import IndexReader
 

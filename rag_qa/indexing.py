@@ -12,29 +12,26 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 from . import __version__
 from .abstention import calibrate, confidence_still_valid, confident_level, still_valid
-from .bundled import BUNDLED_MODEL
-from .chunking import Chunker, ChunkingPlan
+from .build_setup import BuildSetup, set_up_build
 from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, NO_MODEL, Settings
-from .embedding import Embedder, is_default, load_embedder
+from .embedding import Embedder
+from .encoding import embedding_input, encode_missing, fit_title
 from .errors import (
     BuildLocked,
     IndexCorrupt,
     IndexMissing,
-    ModelMismatch,
-    ModelUnavailable,
 )
-from .ingest import iter_articles
-from .records import Article, BuildSummary, Problem, SentenceVectors, SourceFile
-from .sentences import sentence_spans
+from .ingest import read_sources
+from .records import Article, BuildSummary, FileResult
 from .sources import SourcePlan, plan_sources
 from .storage import (
     IndexReader,
@@ -49,7 +46,6 @@ from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
 log = logging.getLogger("rag_qa")
-T = TypeVar("T")
 
 
 def locked_build(
@@ -88,10 +84,12 @@ def locked_build(
 
     try:
         with FileLock(str(index_dir / ".build.lock"), timeout=settings.build.lock_timeout_s):
-            build = Indexer(
+            remove_stale_versions(index_dir, settings.build.keep_versions)
+            setup = set_up_build(
                 index_dir, requested, explicit=named is not None, full=full, settings=settings,
                 keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk, embedder=embedder,
             )  # fmt: skip
+            build = Indexer(index_dir, requested, setup, settings)
             plan = plan_sources(
                 named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir,
                 from_scratch=build.previous is None and on_disk is not None,
@@ -109,103 +107,22 @@ def _current_manifest(index_dir: Path) -> Manifest | None:
 
 
 class Indexer:
-    """One build or update of an index: model, previous version, chunk plan, then each source's articles."""
+    """One build or update of an index (with what build_setup settled): each source's articles, then the
+    new version with its calibration."""
 
-    def __init__(
-        self,
-        index_dir: Path,
-        requested: str,
-        explicit: bool,
-        full: bool,
-        settings: Settings = DEFAULTS,
-        keep_model: bool = False,
-        model: str | None = None,
-        on_disk: Manifest | None = None,
-        embedder: Embedder | None = None,
-    ) -> None:
-        """``on_disk``: the current version's manifest, as read before the build took the lock;
-        ``embedder``: a loaded model to build with (instead of loading ``model``)."""
+    def __init__(self, index_dir: Path, requested: str, setup: BuildSetup, settings: Settings = DEFAULTS) -> None:
         self.index_dir = index_dir
         self.settings = settings
         self.requested = requested
-        self.warnings: list[str] = []
-        remove_stale_versions(index_dir, settings.build.keep_versions)
-        self.embedder: Embedder | None
-        if embedder is not None:
-            self.embedder, self.fallback_reason = embedder, None
-        elif keep_model and on_disk is not None:  # the index's own model, and why it is lexical-only (if it is)
-            self.embedder = self._load_model(model or NO_MODEL, explicit=True)[0]
-            self.fallback_reason = on_disk.fallback_reason
-        else:
-            built_with = on_disk.model_name if on_disk else None
-            if not explicit and requested == DEFAULT_MODEL and built_with == BUNDLED_MODEL:
-                requested = BUNDLED_MODEL  # the default's weights that built this index, not the hub's
-            self.embedder, self.fallback_reason = self._load_model(model or requested, explicit)
-        self.previous = None if full else self._previous_manifest()
-        self.chunker = self._chunker()
+        self.embedder, self.fallback_reason = setup.embedder, setup.fallback_reason
+        self.previous, self.chunker = setup.previous, setup.chunker
+        self.warnings: list[str] = list(setup.warnings)
         self.counts = dict(added=0, updated=0, removed=0, skipped=0, duplicates=0, kept=0)
         self.problems: list[str] = []
-        self._file_docs: list[str] = []  # articles of the file being read, and its problems
-        self._file_problems: list[Problem] = []
-
-    def _load_model(self, requested: str, explicit: bool) -> tuple[Embedder | None, str | None]:
-        if requested == NO_MODEL:
-            return None, None
-        try:
-            return load_embedder(requested, self.settings.build.embed_batch_size, default_fallback=not explicit), None
-        except ModelUnavailable as exc:
-            if explicit or not is_default(requested):
-                raise
-            message = (
-                f"{exc} Building a LEXICAL-ONLY index (BM25): English questions over Arabic articles need the model."
-            )
-            self._warn(message)
-            return None, str(exc)
 
     def _warn(self, message: str) -> None:
         log.warning(message)
         self.warnings.append(message)
-
-    def _previous_manifest(self) -> Manifest | None:
-        try:
-            previous = read_current_manifest(self.index_dir)
-        except IndexMissing:
-            return None
-        except IndexCorrupt as exc:
-            self._warn(f"{exc} Rebuilding from scratch.")
-            return None
-        now = self.embedder.name if self.embedder else None
-        if previous.analyzer != describe_analyzer():
-            self._warn("The index was built with another text analyzer; rebuilding from scratch.")
-            return None
-        if previous.model_name == now:
-            return previous
-        default_both = is_default(now or "") and is_default(previous.model_requested)
-        same_request = now == previous.model_requested or default_both
-        if previous.model_name is None and previous.fallback_reason and now and same_request:
-            self._warn(f"The model {now} is available now; rebuilding the lexical-only index with it.")
-            return None
-        built = previous.model_name or "no model (lexical-only)"
-        using = now or "no model (lexical-only)"
-        raise ModelMismatch(
-            f"The index at {self.index_dir} was built with {built}, but this build uses {using}. "
-            f"Use --full to rebuild it with the new model, or build with --model {previous.model_name or NO_MODEL}."
-        )
-
-    def _chunker(self) -> Chunker:
-        chunking = self.settings.chunking
-        if self.previous is not None:
-            recorded = self.previous.chunking
-            plan = ChunkingPlan(recorded["unit"], recorded["size"], recorded["overlap"])
-        elif self.embedder is not None:
-            # the prompt, the title, the line break and the model's special tokens share the window
-            reserved = self.embedder.count_tokens(self.embedder.style.document) + chunking.title_tokens + 4
-            size = max(32, min(chunking.tokens, self.embedder.max_seq_length - reserved))
-            plan = ChunkingPlan("tokens", size, min(chunking.overlap_tokens, size // 4))
-        else:
-            plan = ChunkingPlan("chars", chunking.chars, chunking.overlap_chars)
-        length = self.embedder.count_tokens if plan.unit == "tokens" and self.embedder else len
-        return Chunker(plan, length)
 
     def run(
         self, plan: SourcePlan, show_progress: bool, started: float, on_progress: Callable[[int], None] | None = None
@@ -217,16 +134,21 @@ class Indexer:
         self._writer: IndexWriter | None = None
         handled = 0
         try:
-            items = iter_articles(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
+            results = read_sources(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
             if show_progress:
                 from tqdm import tqdm
 
-                items = tqdm(items, desc="indexing", unit=" files and articles", file=sys.stderr, mininterval=0.5)
-            for batch in _batched(items, self.settings.build.documents_per_batch):
-                self._add_batch(batch, known, files, seen)
-                handled += sum(isinstance(item, Article) for item in batch)
+                results = tqdm(results, desc="indexing", unit=" files", file=sys.stderr, mininterval=0.5)
+            pending: list[Article] = []  # new and changed articles, written in batches
+            for result in results:
+                pending += self._take_file(result, known, files, seen)
+                handled += len(result.articles)
+                if len(pending) >= self.settings.build.documents_per_batch:
+                    self._add_articles(pending, known)
+                    pending = []
                 if on_progress is not None:
                     on_progress(handled)
+            self._add_articles(pending, known)
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)
             unchanged = self.previous is not None and list(plan.remembered) == list(self.previous.sources)
@@ -303,38 +225,43 @@ class Indexer:
             self._writer = IndexWriter(self.index_dir, self.previous, dimension, self.settings)
         return self._writer
 
-    def _add_batch(
-        self,
-        batch: list[Article | Problem | SourceFile],
-        known: dict[str, str],
-        files: dict[str, TrackedFile],
-        seen: set[str],
-    ) -> None:
+    def _take_file(
+        self, result: FileResult, known: dict[str, str], files: dict[str, TrackedFile], seen: set[str]
+    ) -> list[Article]:
+        """Count one file's articles and remember the file; returns its new and changed articles."""
+        for problem in result.problems:
+            log.info("skipped %s", problem)
+            self.problems.append(str(problem))
+        file = result.file
+        if file is not None and file.unchanged:  # not read: its articles stay, its bad records are reported again
+            _, doc_ids, problems = files[file.name]
+            self.counts["skipped"] += len(set(doc_ids) - seen)
+            seen.update(doc_ids)
+            self.problems.extend(problems)
+            self.files_read.append(files[file.name])
+            return []
         fresh: list[Article] = []
-        replaced: list[str] = []
-        for item in batch:
-            if isinstance(item, SourceFile):
-                self._end_of_file(item, files, seen)
-            elif isinstance(item, Problem):
-                log.info("skipped %s", item)
-                self.problems.append(str(item))
-                self._file_problems.append(item)
-            else:
-                self._file_docs.append(item.doc_id)
-                if item.doc_id in seen:
-                    self.counts["duplicates"] += 1
-                    continue
-                seen.add(item.doc_id)
-                old_hash = known.get(item.doc_id)
-                if old_hash == item.content_hash:
-                    self.counts["skipped"] += 1
-                    continue
-                self.counts["updated" if old_hash else "added"] += 1
-                if old_hash:
-                    replaced.append(item.doc_id)
-                fresh.append(item)
+        for article in result.articles:
+            if article.doc_id in seen:
+                self.counts["duplicates"] += 1
+                continue
+            seen.add(article.doc_id)
+            old_hash = known.get(article.doc_id)
+            if old_hash == article.content_hash:
+                self.counts["skipped"] += 1
+                continue
+            self.counts["updated" if old_hash else "added"] += 1
+            fresh.append(article)
+        if file is not None and all(p.source != file.name for p in result.problems):  # else: tried again next time
+            doc_ids = [a.doc_id for a in result.articles]
+            self.files_read.append((file, doc_ids, [str(p) for p in result.problems]))
+        return fresh
+
+    def _add_articles(self, fresh: list[Article], known: dict[str, str]) -> None:
+        """Chunk, encode (what the index does not hold yet) and store new and changed articles."""
         if not fresh:
             return
+        replaced = [a.doc_id for a in fresh if a.doc_id in known]
         writer = self._open_writer()
         chunked = [(article, self.chunker.split(article)) for article in fresh]
         budget = self.settings.chunking.title_tokens
@@ -348,7 +275,7 @@ class Indexer:
         writer.remove_documents(replaced)
         if self.embedder is not None:
             texts = {id(c): c.text for _, chunks in chunked for c in chunks}
-            self._encode(inputs, texts, hashes, vectors, sentences)
+            encode_missing(self.embedder, inputs, texts, hashes, vectors, sentences)
         for article, chunks in chunked:
             chunk_hashes = [hashes[id(c)] for c in chunks]
             indexed = [f"{c.title}\n{c.text}" for c in chunks]
@@ -359,40 +286,6 @@ class Indexer:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
                 for chunk_id, chunk_hash in zip(ids, chunk_hashes, strict=True):
                     writer.add_sentences(chunk_id, sentences[chunk_hash])
-
-    def _encode(
-        self,
-        inputs: dict[int, str],
-        texts: dict[int, str],
-        hashes: dict[int, str],
-        vectors: dict[str, np.ndarray],
-        sentences: dict[str, SentenceVectors],
-    ) -> None:
-        """Encode, in one batch, the chunks and the chunks' sentences that the index does not hold yet
-        (``vectors`` and ``sentences`` by embedding-input hash; filled in place). A sentence that two
-        overlapping chunks share whole is encoded once."""
-        assert self.embedder is not None
-        chunks = {hashes[key]: text for key, text in inputs.items() if hashes[key] not in vectors}
-        split = {hashes[key]: sentence_spans(text) for key, text in texts.items() if hashes[key] not in sentences}
-        owners = {hashes[key]: texts[key] for key in texts}
-        pieces = list(dict.fromkeys(owners[h][a:b] for h, spans in split.items() for a, b in spans))
-        encoded = self.embedder.encode_documents([*chunks.values(), *pieces])
-        vectors.update(zip(chunks, encoded[: len(chunks)], strict=True))
-        row = {piece: len(chunks) + i for i, piece in enumerate(pieces)}
-        for chunk_hash, spans in split.items():
-            matrix = encoded[[row[owners[chunk_hash][a:b]] for a, b in spans]].astype(np.float16)
-            sentences[chunk_hash] = SentenceVectors(np.asarray(spans, dtype=np.int32).reshape(-1, 2), matrix)
-
-    def _end_of_file(self, file: SourceFile, files: dict[str, TrackedFile], seen: set[str]) -> None:
-        if file.unchanged:  # not read: its articles stay as they are, its bad records are reported again
-            _, doc_ids, problems = files[file.name]
-            self.counts["skipped"] += len(set(doc_ids) - seen)
-            seen.update(doc_ids)
-            self.problems.extend(problems)
-            self.files_read.append(files[file.name])
-        elif all(p.source != file.name for p in self._file_problems):  # else unreadable: tried again next time
-            self.files_read.append((file, self._file_docs, [str(p) for p in self._file_problems]))
-        self._file_docs, self._file_problems = [], []
 
     def _manifest_fields(self, seconds: float, sources: Sequence[str]) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}
@@ -415,34 +308,3 @@ class Indexer:
             software=software,
             sources=list(sources),
         )
-
-
-def embedding_input(title: str, text: str) -> str:
-    """What the model sees for a chunk: its article's title (already fitted), then the passage."""
-    return f"{title}\n{text}"
-
-
-def fit_title(title: str, count_tokens: Callable[[str], int], budget: int = DEFAULTS.chunking.title_tokens) -> str:
-    """The longest word prefix of ``title`` within ``budget`` model tokens, so title + chunk fit the window."""
-    if count_tokens(title) <= budget:
-        return title
-    words = title.split()
-    low, high = 0, len(words)  # binary search on the number of words kept
-    while low < high:
-        middle = (low + high + 1) // 2
-        if count_tokens(" ".join(words[:middle])) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return " ".join(words[:low])
-
-
-def _batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    batch: list[T] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .records import Article, Problem, SourceFile
+from .records import Article, FileResult, Problem, SourceFile
 
 log = logging.getLogger(__name__)
 
@@ -43,42 +43,43 @@ class SkipFile(Exception):
     """Raised inside a loader: the file is skipped with this reason."""
 
 
-def iter_articles(
+def read_sources(
     sources: Iterable[str | Path], unchanged: Callable[[SourceFile], bool] | None = None
-) -> Iterator[Article | Problem | SourceFile]:
-    """Yield every article found under ``sources`` (files or folders), or a Problem per bad input.
+) -> Iterator[FileResult]:
+    """One result per file found under ``sources`` (files or folders), in name order; a source that does
+    not exist is a result with no file and one problem.
 
-    For a build, ``unchanged`` judges each file by name, size and modification time: a file it calls
-    unchanged is not read (only its SourceFile is yielded), and every file read is followed by its own.
-    """
+    ``unchanged`` judges each file by name, size and modification time: a file it calls unchanged is not
+    read (its result is its record, marked unchanged)."""
     for source in sources:
         path = Path(source)
         if not path.exists():
-            yield Problem(str(source), "no such file or folder")
+            yield FileResult(None, (), (Problem(str(source), "no such file or folder"),))
         elif path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
-                yield from _read_tracked(file, unchanged)
+                yield read_file(file, unchanged)
         else:
-            yield from _read_tracked(path, unchanged)
+            yield read_file(path, unchanged)
 
 
-def _read_tracked(
-    path: Path, unchanged: Callable[[SourceFile], bool] | None
-) -> Iterator[Article | Problem | SourceFile]:
-    if unchanged is None:
-        yield from _read_path(path)
-        return
+def iter_articles(sources: Iterable[str | Path]) -> Iterator[Article | Problem]:
+    """Every article found under ``sources``, and a Problem per bad input (each file's in turn)."""
+    for result in read_sources(sources):
+        yield from result.articles
+        yield from result.problems
+
+
+def read_file(path: Path, unchanged: Callable[[SourceFile], bool] | None = None) -> FileResult:
     try:
         stat = path.stat()
     except OSError:
-        yield from _read_path(path)  # says why it cannot be read
-        return
-    marker = SourceFile(display_name(path), stat.st_size, stat.st_mtime_ns)
-    if unchanged(marker):
-        yield replace(marker, unchanged=True)
-        return
-    yield from _read_path(path)
-    yield marker
+        return FileResult(None, (), tuple(p for p in _read_path(path) if isinstance(p, Problem)))  # says why
+    record = SourceFile(display_name(path), stat.st_size, stat.st_mtime_ns)
+    if unchanged is not None and unchanged(record):
+        return FileResult(replace(record, unchanged=True))
+    items = list(_read_path(path))
+    articles = tuple(i for i in items if isinstance(i, Article))
+    return FileResult(record, articles, tuple(i for i in items if isinstance(i, Problem)))
 
 
 def _hidden(relative: Path) -> bool:

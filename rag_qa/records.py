@@ -43,6 +43,17 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class FileResult:
+    """One input file as ingestion read it: its record (None when it cannot even be looked at), its
+    articles and its problems. A build passes the records of the last build, and a file whose record
+    has not changed comes back ``unchanged`` without being read."""
+
+    file: SourceFile | None
+    articles: tuple[Article, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
 class Chunk:
     """A passage of an article: ``article.text[start:end] == text``."""
 

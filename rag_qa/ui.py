@@ -8,23 +8,19 @@ Chatbot.
 
 from __future__ import annotations
 
-import html
 import logging
 import os
-import re
-import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .chat_render import EMPTY_SOURCES, answer_markdown, earlier_questions, escape_markdown, sources_panel, turn_html
+from .chat_service import MAX_UPLOAD_MB, UPLOAD_TYPES, ChatService
 from .config import DEFAULT_INDEX
 from .conversation import context_for
-from .display import WEAK_EVIDENCE, plural
+from .display import WEAK_EVIDENCE
 from .errors import RagQAError
-from .ingest import SUPPORTED_SUFFIXES, iter_articles
-from .records import Answer, Article, Citation, Problem
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no version check or analytics at launch
 
@@ -36,14 +32,7 @@ EXAMPLES = [
     "ماذا قال نتنياهو عن رفح؟",
     "When will the second meeting be held?",
 ]
-UPLOAD_TYPES = SUPPORTED_SUFFIXES
-MAX_UPLOAD_MB = 25
 STREAM_STEPS = 12
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
-_ESCAPED_MARKER = re.compile(r"\\\[(\d+)\\\]")
-_UNSAFE_NAME = re.compile(r"[^\w.\-]+")
-EMPTY_SOURCES = '<p class="rag-meta">Ask a question to see the cited passages.</p>'
-NO_CITATIONS = '<p class="rag-meta">No passages cited.</p>'
 
 CSS = """
 .rag-passage { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 8px 0;
@@ -83,228 +72,6 @@ const ragQuestionDirection = () => document.querySelectorAll('#question textarea
 new MutationObserver(ragQuestionDirection).observe(document.documentElement, {childList: true, subtree: true});
 </script>
 """
-
-
-class ChatService:
-    """Holds the loaded index; answers, and picks up a rebuilt index without a restart."""
-
-    def __init__(self, index_dir: str | Path, uploads_dir: str | Path | None = None, rerank: str | None = None) -> None:
-        self.index_dir = Path(index_dir)
-        self.rerank = rerank
-        self.uploads_dir = Path(uploads_dir or os.environ.get("RAG_QA_UPLOADS") or "seeds/uploads")
-        self._qa: Any = None
-        self.load_error: str | None = None
-        self._build_lock = threading.Lock()
-        self._open()
-
-    def _open(self) -> None:
-        from .pipeline import RagQA
-
-        try:
-            self._qa = RagQA.load(self.index_dir, rerank=self.rerank)
-            self.load_error = None
-        except RagQAError as exc:
-            self._qa, self.load_error = None, str(exc)
-
-    def qa(self) -> Any:
-        if self._qa is None:
-            self._open()
-        else:
-            try:
-                self._qa.refresh()
-            except RagQAError as exc:
-                log.warning("keeping the loaded index: %s", exc)
-        return self._qa
-
-    def _loaded(self) -> Any:
-        """The index as last loaded (no check for a newer version: ``qa()`` does that once per question)."""
-        if self._qa is None:
-            self._open()
-        return self._qa
-
-    def modes(self) -> tuple[str, ...]:
-        qa = self._loaded()
-        return qa.modes if qa is not None else ("lexical",)
-
-    def ask(self, question: str, k: int = 5, mode: str | None = None, context: str | None = None) -> Answer:
-        qa = self.qa()
-        if qa is None:
-            raise RagQAError(self.load_error or "No index loaded.")
-        return qa.ask(question, k=k, mode=mode or None, context=context or None)
-
-    def status_markdown(self) -> str:
-        qa = self._loaded()
-        if qa is None:
-            return f"**No index loaded.** {self.load_error}"
-        info = qa.info()
-        return (
-            f"**{plural(info['documents'], 'article')}** · {plural(info['chunks'], 'passage')} · model "
-            f"`{info['model'] or 'none'}` · mode **{info['mode']}**"
-        )
-
-    def banner_html(self) -> str:
-        qa = self._loaded()
-        if qa is None or "hybrid" in qa.modes:
-            return ""
-        reason = (
-            qa.manifest.fallback_reason
-            or next(iter(qa.warnings), None)  # the index's model could not be loaded here
-            or "The index was built without an embedding model (--model none)."
-        )
-        return (
-            '<div class="rag-banner" dir="auto"><details><summary><b>Lexical-only mode</b>: keyword search; '
-            "English questions over Arabic articles need the model. Why, and how to fix</summary>"
-            f"{html.escape(reason)} Arabic questions over Arabic articles work. To fix: make "
-            "<code>intfloat/multilingual-e5-small</code> available (run once with internet, or set "
-            "<code>RAG_QA_MODEL</code> to a local model folder) and run <code>rag-qa build --full</code>."
-            "</details></div>"
-        )
-
-    def add_files(self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None) -> str:
-        """Copy uploads into the uploads folder and update the index with its own mode and model; returns
-        what happened. A refused or failed upload leaves no file behind (a replaced one is restored), so
-        the next build cannot index it behind the user's back. ``progress(done, total)`` counts articles."""
-        from .pipeline import build_index
-
-        accepted: list[tuple[Path, str, int]] = []
-        refused: list[str] = []
-        for path in map(Path, paths):
-            if path.suffix.lower() not in UPLOAD_TYPES:
-                refused.append(f"{path.name}: not one of {', '.join(UPLOAD_TYPES)}")
-            elif path.stat().st_size > MAX_UPLOAD_MB * 2**20:
-                refused.append(f"{path.name}: larger than {MAX_UPLOAD_MB} MB")
-            elif (articles := _articles_in(path))[0] == 0:
-                refused.append(f"{path.name}: {articles[1] or 'no article in it'}")
-            else:
-                accepted.append((path, safe_upload_name(path.name), articles[0]))
-        if not accepted:
-            return "Nothing added. " + "; ".join(refused)
-        total = sum(count for *_, count in accepted)
-        with self._build_lock:
-            written: dict[Path, bytes | None] = {}  # each file written, and what it replaced
-            try:
-                self.uploads_dir.mkdir(parents=True, exist_ok=True)
-                for path, name, _ in accepted:
-                    target = self.uploads_dir / name
-                    written[target] = target.read_bytes() if target.exists() else None
-                    shutil.copyfile(path, target)
-                report = (lambda done: progress(min(done, total), total)) if progress else None
-                summary = build_index([self.uploads_dir], self.index_dir, keep_model=True, on_progress=report)
-            except BaseException:
-                for target, before in written.items():
-                    if before is None:
-                        target.unlink(missing_ok=True)
-                    else:
-                        target.write_bytes(before)
-                raise
-            self.qa()
-        replaced = [target.name for target, before in written.items() if before is not None]
-        text = (
-            f"Added {plural(summary.added, 'article')} and updated {summary.updated} from "
-            f"{plural(len(accepted), 'file')} ({summary.mode} mode); the index now holds "
-            f"{plural(summary.documents, 'article')}."
-        )
-        if replaced:
-            text += f" Replaced the earlier upload of {', '.join(replaced)}."
-        problems = [*refused, *summary.problems]
-        return text + (" Skipped: " + "; ".join(problems) if problems else "")
-
-
-def _articles_in(path: Path) -> tuple[int, str | None]:
-    """How many articles a file gives, and the first problem found in it (read before it is kept)."""
-    count, problem = 0, None
-    for item in iter_articles([path]):
-        if isinstance(item, Article):
-            count += 1
-        elif isinstance(item, Problem) and problem is None:
-            problem = item.reason
-    return count, problem
-
-
-def safe_upload_name(name: str) -> str:
-    """A file name that stays inside the uploads folder: no path parts, no leading dots, safe characters."""
-    base = Path(name.replace("\\", "/")).name
-    cleaned = _UNSAFE_NAME.sub("_", base).lstrip("._") or "upload"
-    return cleaned[:120]
-
-
-def escape_markdown(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def answer_markdown(answer: Answer, turn: int = 1) -> str:
-    """The answer as chat Markdown: text escaped, each [n] a link to passage n of this turn's sources."""
-    return _ESCAPED_MARKER.sub(rf"[\\[\1\\]](#source-{turn}-\1)", escape_markdown(answer.text))
-
-
-def sources_html(citations: Sequence[Citation], turn: int = 1) -> str:
-    """One answer's cited passages as escaped HTML, the sentences quoted in the answer highlighted."""
-    if not citations:
-        return NO_CITATIONS
-    parts = []
-    for c in citations:
-        body, position = "", 0
-        for start, end in c.highlights:
-            body += f"{html.escape(c.text[position:start])}<mark>{html.escape(c.text[start:end])}</mark>"
-            position = end
-        body += html.escape(c.text[position:])
-        details = [_source_html(c.source), f"chars {c.start}–{c.end}", *([html.escape(c.date)] if c.date else [])]
-        parts.append(
-            f'<div class="rag-passage" id="source-{turn}-{c.n}" dir="auto">'
-            f'<div class="rag-meta" dir="auto"><b>[{c.n}] {html.escape(c.title)}</b><br>'
-            f'<span dir="ltr">{" · ".join(details)} · score {c.score:.3f}</span></div>'
-            f'<div class="rag-text" dir="auto">{body}</div></div>'
-        )
-    return "\n".join(parts)
-
-
-def _source_html(source: str) -> str:
-    """A file name as text; a web address as a link that opens the original article."""
-    shown = html.escape(source)
-    if source.startswith(("https://", "http://")):
-        return f'<a href="{html.escape(source, quote=True)}" target="_blank" rel="noopener noreferrer">{shown}</a>'
-    return shown
-
-
-def turn_html(turn: int, question: str, answer: Answer) -> str:
-    """The sources block of one chat turn; the panel keeps one per answer so old [n] links stay true."""
-    label = f"Answer {turn}: {html.escape(question)}"
-    return (
-        f'<details class="rag-turn" id="turn-{turn}" open><summary dir="auto">{label}</summary>'
-        f"{sources_html(answer.citations, turn)}</details>"
-    )
-
-
-def sources_panel(turns: Sequence[str]) -> str:
-    """Every answer's sources, the latest first and open, the earlier ones folded (a [n] link opens them)."""
-    if not turns:
-        return EMPTY_SOURCES
-    latest, *earlier = reversed(turns)
-    return "\n".join([latest, *(block.replace(" open>", ">", 1) for block in earlier)])
-
-
-def earlier_questions(history: Sequence[dict[str, Any]]) -> list[str]:
-    """The user's questions so far, oldest first, as typed."""
-    found = []
-    for message in history:
-        if message.get("role") == "user" and (text := _message_text(message.get("content"))):
-            found.append(_unescape_markdown(text))
-    return found
-
-
-def _message_text(content: Any) -> str:
-    """Text of a chat message: a string, or (as Gradio 6 sends it back) a list of typed parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, dict):
-        return str(content.get("text") or "")
-    if isinstance(content, list):
-        return " ".join(_message_text(part) for part in content).strip()
-    return ""
-
-
-def _unescape_markdown(text: str) -> str:
-    return html.unescape(re.sub(r"\\(.)", r"\1", text))
 
 
 def respond(

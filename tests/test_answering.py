@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag_qa import RagQA, build_index
-from rag_qa.answering import sentence_spans
+from rag_qa.sentences import sentence_spans
 
 HYMN = (
     "كتب لوثر ترنيمته باللغة الألمانية عام 1529 وانتشرت بسرعة في الكنائس. "

@@ -3,8 +3,10 @@
 import pytest
 from conftest import SULLIVAN, US_SIDE_AR, running_app
 
+from rag_qa.chat_render import sources_html
+from rag_qa.chat_service import ChatService, safe_upload_name
 from rag_qa.records import Citation
-from rag_qa.ui import ChatService, api_ask, respond, safe_upload_name, sources_html
+from rag_qa.ui import api_ask, respond
 
 
 def last(turn):
