@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS
-from .display import WEAK_EVIDENCE, plural, snippet
+from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -144,19 +144,7 @@ def _report_build(summary: Any, as_json: bool) -> None:
     if as_json:
         _emit(summary.to_dict())
         return
-    if summary.lexical_only_reason:
-        mode = "LEXICAL-ONLY: the default model is unavailable"
-    elif summary.mode == "lexical":
-        mode = "lexical-only, as asked"
-    else:
-        mode = f"{summary.mode}, model {summary.model}"
-    kept = f", {summary.kept:,} kept from sources not read" if summary.kept else ""
-    click.echo(
-        f"{plural(summary.documents, 'article')}, {plural(summary.chunks, 'passage')} in {summary.index} ({mode}): "
-        f"{summary.added:,} added, {summary.updated:,} updated, {summary.removed:,} removed, "
-        f"{summary.skipped:,} unchanged{kept}, {plural(summary.errors, 'error')}, {summary.seconds:.1f} s"
-    )
-    click.echo(f"Sources: {', '.join(summary.sources) or 'none'}")
+    click.echo(build_report(summary))
     for problem in summary.problems[:10]:
         click.echo(f"  skipped {problem}", err=True)
     if len(summary.problems) > 10:
@@ -282,52 +270,6 @@ def info(index_dir: str, as_json: bool) -> None:
         return
     for label, value in info_lines(details):
         click.echo(f"{label:<12}{value}")
-
-
-def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
-    """``rag-qa info`` as labelled, readable lines (the JSON keeps the raw values)."""
-    from .pipeline import LEXICAL_ONLY_WARNING
-
-    built = details["built_at"].replace("T", " ")[:16]
-    lines = [
-        ("Index", f"{details['index']} (version {details['version']}, built {built} in {details['build_seconds']} s)"),
-        ("Articles", f"{details['documents']:,} in {plural(details['chunks'], 'passage')}"),
-    ]
-    for i, source in enumerate(details["sources"] or [{"path": "none", "articles": 0, "exists": True}]):
-        gone = "" if source["exists"] else " (missing on disk: kept; `rag-qa remove` drops it)"
-        lines.append(("Sources" if i == 0 else "", f"{source['path']}: {plural(source['articles'], 'article')}{gone}"))
-    if details["lexical_only_reason"]:
-        model = f"none: LEXICAL-ONLY, the default model is unavailable ({details['lexical_only_reason']})"
-    else:
-        model = details["model"] or "none: lexical-only, as asked"
-    lines += [("Model", model), ("Modes", ", ".join(details["modes"]))]
-    chunking = details["chunking"]
-    unit = "model tokens" if chunking.get("unit") == "tokens" else "characters"
-    lines.append(("Chunking", f"{chunking.get('size'):,} {unit}, overlap {chunking.get('overlap'):,}"))
-    thresholds = details["abstention"]
-    if thresholds:
-        lines.append((
-            "Not found",
-            f"below dense evidence {thresholds['min_evidence']} and lexical evidence "
-            f"{thresholds['min_lexical_evidence']} (calibrated on {thresholds.get('background_questions')} "
-            "background questions)",
-        ))  # fmt: skip
-    else:
-        lines.append(("Not found", f"below lexical evidence {DEFAULTS.answering.min_lexical_evidence} (fixed rule)"))
-    level = details.get("confidence")
-    if level and not thresholds:
-        lines.append((
-            "Confident",
-            f"from lexical evidence {level['lexical_evidence']} (below it an answer is labelled weak; "
-            f"{level['background_confident']:.0%} of {level['background_questions']} background questions reach it)",
-        ))  # fmt: skip
-    deleted = details["deleted_chunks"]
-    storage = f"{details['size_bytes'] / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
-    if deleted:
-        storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
-    lines.append(("Size", storage))
-    lines += [("Warning", w) for w in details["warnings"] if not w.startswith(LEXICAL_ONLY_WARNING)]  # (see Model)
-    return lines
 
 
 @cli.command()

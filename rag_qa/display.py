@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from .records import Citation
+from typing import Any
+
+from .config import DEFAULTS
+from .records import BuildSummary, Citation
 
 SNIPPET_CHARS = 200
+LEXICAL_ONLY_WARNING = "Lexical-only index:"  # how RagQA.load's warning for a lexical-only index begins
 WEAK_EVIDENCE = (
     "Weak evidence: the passages may not answer this question (they match it less closely than this "
     "index's confident level, or lack what it names). Check them before relying on this answer."
@@ -31,3 +35,64 @@ def snippet(citation: Citation, limit: int = SNIPPET_CHARS, answer: str = "") ->
 def _position(answer: str, sentence: str) -> int:
     found = answer.find(sentence)
     return found if found >= 0 else len(answer)
+
+
+def build_report(summary: BuildSummary) -> str:
+    """What a build did, in two lines (``rag-qa build`` and ``remove``)."""
+    if summary.lexical_only_reason:
+        mode = "LEXICAL-ONLY: the default model is unavailable"
+    elif summary.mode == "lexical":
+        mode = "lexical-only, as asked"
+    else:
+        mode = f"{summary.mode}, model {summary.model}"
+    kept = f", {summary.kept:,} kept from sources not read" if summary.kept else ""
+    return (
+        f"{plural(summary.documents, 'article')}, {plural(summary.chunks, 'passage')} in {summary.index} ({mode}): "
+        f"{summary.added:,} added, {summary.updated:,} updated, {summary.removed:,} removed, "
+        f"{summary.skipped:,} unchanged{kept}, {plural(summary.errors, 'error')}, {summary.seconds:.1f} s\n"
+        f"Sources: {', '.join(summary.sources) or 'none'}"
+    )
+
+
+def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
+    """``rag-qa info`` as labelled, readable lines (the JSON keeps the raw values)."""
+    built = details["built_at"].replace("T", " ")[:16]
+    lines = [
+        ("Index", f"{details['index']} (version {details['version']}, built {built} in {details['build_seconds']} s)"),
+        ("Articles", f"{details['documents']:,} in {plural(details['chunks'], 'passage')}"),
+    ]
+    for i, source in enumerate(details["sources"] or [{"path": "none", "articles": 0, "exists": True}]):
+        gone = "" if source["exists"] else " (missing on disk: kept; `rag-qa remove` drops it)"
+        lines.append(("Sources" if i == 0 else "", f"{source['path']}: {plural(source['articles'], 'article')}{gone}"))
+    if details["lexical_only_reason"]:
+        model = f"none: LEXICAL-ONLY, the default model is unavailable ({details['lexical_only_reason']})"
+    else:
+        model = details["model"] or "none: lexical-only, as asked"
+    lines += [("Model", model), ("Modes", ", ".join(details["modes"]))]
+    chunking = details["chunking"]
+    unit = "model tokens" if chunking.get("unit") == "tokens" else "characters"
+    lines.append(("Chunking", f"{chunking.get('size'):,} {unit}, overlap {chunking.get('overlap'):,}"))
+    thresholds = details["abstention"]
+    if thresholds:
+        lines.append((
+            "Not found",
+            f"below dense evidence {thresholds['min_evidence']} and lexical evidence "
+            f"{thresholds['min_lexical_evidence']} (calibrated on {thresholds.get('background_questions')} "
+            "background questions)",
+        ))  # fmt: skip
+    else:
+        lines.append(("Not found", f"below lexical evidence {DEFAULTS.answering.min_lexical_evidence} (fixed rule)"))
+    level = details.get("confidence")
+    if level and not thresholds:
+        lines.append((
+            "Confident",
+            f"from lexical evidence {level['lexical_evidence']} (below it an answer is labelled weak; "
+            f"{level['background_confident']:.0%} of {level['background_questions']} background questions reach it)",
+        ))  # fmt: skip
+    deleted = details["deleted_chunks"]
+    storage = f"{details['size_bytes'] / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
+    if deleted:
+        storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
+    lines.append(("Size", storage))
+    lines += [("Warning", w) for w in details["warnings"] if not w.startswith(LEXICAL_ONLY_WARNING)]  # (see Model)
+    return lines

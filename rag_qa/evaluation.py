@@ -19,7 +19,8 @@ import numpy as np
 
 from .answering import SCRIPTS, question_script
 from .errors import RagQAError
-from .ingest import display_name, doc_id_for, squad_paragraph_key
+from .formats import doc_id_for, squad_paragraph_key
+from .ingest import display_name
 from .pipeline import RagQA, build_index
 from .textnorm import words
 

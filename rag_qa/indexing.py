@@ -31,7 +31,7 @@ from .errors import (
     IndexMissing,
 )
 from .ingest import read_sources
-from .records import Article, BuildSummary, FileResult
+from .records import Article, BuildSummary, FileResult, IndexedChunk
 from .sources import SourcePlan, plan_sources
 from .storage import (
     IndexReader,
@@ -278,10 +278,9 @@ class Indexer:
             encode_missing(self.embedder, inputs, texts, hashes, vectors, sentences)
         for article, chunks in chunked:
             chunk_hashes = [hashes[id(c)] for c in chunks]
-            indexed = [f"{c.title}\n{c.text}" for c in chunks]
-            ids = writer.add_document(
-                article, chunks, [analyze(t) for t in indexed], [char_grams(t) for t in indexed], chunk_hashes
-            )
+            indexed = [(c, f"{c.title}\n{c.text}") for c in chunks]  # what BM25 and the terms read
+            stored = [IndexedChunk(c, tuple(analyze(t)), tuple(char_grams(t)), hashes[id(c)]) for c, t in indexed]
+            ids = writer.add_document(article, stored)
             if self.embedder is not None and ids:
                 writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
                 for chunk_id, chunk_hash in zip(ids, chunk_hashes, strict=True):

@@ -12,6 +12,7 @@ from typing import Any
 
 from .answering import citations_for, compose
 from .config import DEFAULT_INDEX, DEFAULTS, NO_MODEL, Settings
+from .display import LEXICAL_ONLY_WARNING
 from .embedding import Embedder, load_embedder
 from .errors import (
     BadQuestion,
@@ -33,7 +34,6 @@ from .storage import (
 )
 
 log = logging.getLogger("rag_qa")
-LEXICAL_ONLY_WARNING = "Lexical-only index:"
 
 
 # ---------------------------------------------------------------- building

@@ -66,6 +66,17 @@ class Chunk:
 
 
 @dataclass(frozen=True)
+class IndexedChunk:
+    """A chunk as the store writes it: with its word terms (in text order: coverage and proximity), its
+    character grams (BM25) and the hash of its embedding input (the same input, the same vector)."""
+
+    chunk: Chunk
+    terms: tuple[str, ...]
+    grams: tuple[str, ...]
+    embed_hash: str
+
+
+@dataclass(frozen=True)
 class Citation:
     """A retrieved passage as shown to users; ``n`` is the number used in ``[n]`` markers."""
 

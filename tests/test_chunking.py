@@ -2,7 +2,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag_qa.chunking import Chunker, ChunkingPlan
-from rag_qa.ingest import make_article
+from rag_qa.formats import make_article
 
 
 def article(text):

@@ -14,7 +14,8 @@ import numpy as np
 from ..config import AnnSettings, BuildSettings
 from . import vectors
 from .lexical import Postings, WordFrequencies
-from .segments import CHUNKS_DB, Segment, SegmentInfo, create_db, save, save_dense
+from .segment_writer import create_db, save, save_dense
+from .segments import CHUNKS_DB, Segment, SegmentInfo
 from .sentence_vectors import save_sentences
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,30 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from ..config import AnnSettings
-from ..records import Article, Chunk, SentenceVectors
+from ..records import SentenceVectors
 from . import vectors
-from .lexical import GramCounts, Postings, WordFrequencies
-from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS, SentenceTable
+from .lexical import Postings, WordFrequencies
+from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS
 
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
 DENSE = "dense.faiss"
-# The vectors of each chunk's sentences (hybrid indexes), so that answering scores sentences without
-# encoding them: rows sorted by chunk id, the sentence's offsets in its chunk, float16 vectors.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
-    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
-    text TEXT NOT NULL, terms TEXT NOT NULL, embed_hash TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc_id);
-CREATE INDEX IF NOT EXISTS chunks_by_embed_hash ON chunks(embed_hash);
-"""
-
-
 @dataclass(frozen=True)
 class SegmentInfo:
     """What a version's manifest records about one of its segments."""
@@ -82,101 +65,6 @@ def new_segment_name(first_chunk_id: int) -> str:
 
 def merged_segment_name(parts: Sequence[Segment]) -> str:
     return new_segment_name(min(int(p.info.name.split("-")[1]) for p in parts))
-
-
-def create_db(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path)
-    db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + _SCHEMA)
-    return db
-
-
-class SegmentWriter:
-    """A segment being written; ``finish`` saves it and returns its ``SegmentInfo``."""
-
-    def __init__(self, folder: Path, dimension: int | None) -> None:
-        self.folder = folder
-        folder.mkdir(parents=True)
-        self.db = create_db(folder / CHUNKS_DB)
-        self.grams = GramCounts()
-        self.words = WordFrequencies()
-        self.chunk_ids = array("q")
-        self.documents = 0
-        self.dense = vectors.new_flat(dimension) if dimension is not None else None
-        self.sentences = SentenceTable()
-
-    def add_document(
-        self,
-        article: Article,
-        chunks: Sequence[Chunk],
-        terms: Sequence[list[str]],
-        grams: Sequence[list[str]],
-        embed_hashes: Sequence[str],
-        ids: Sequence[int],
-    ) -> None:
-        self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
-        )
-        self.documents += 1
-        rows = zip(ids, chunks, terms, grams, embed_hashes, strict=True)
-        for chunk_id, chunk, chunk_terms, chunk_grams, embed_hash in rows:
-            self.db.execute(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    chunk_id,
-                    chunk.doc_id,
-                    chunk.ordinal,
-                    chunk.start,
-                    chunk.end,
-                    chunk.text,
-                    " ".join(chunk_terms),
-                    embed_hash,
-                ),
-            )
-            self.chunk_ids.append(chunk_id)
-            self.words.add(chunk_terms)
-            self.grams.add(chunk_grams)
-
-    def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
-        if self.dense is not None and len(ids):
-            self.dense.add_with_ids(matrix, np.asarray(ids, dtype=np.int64))
-
-    def add_sentences(self, chunk_id: int, sentences: SentenceVectors) -> None:
-        self.sentences.add(chunk_id, sentences)
-
-    def stored(self, embed_hashes: Sequence[str]) -> Stored:
-        """Vectors this segment already holds for these embedding inputs, with their sentences'."""
-        return _stored(self.db, lambda: self.dense, self.sentences.of, embed_hashes)
-
-    def finish(self, ann: AnnSettings) -> SegmentInfo:
-        self.db.commit()
-        self.db.close()
-        save(self.folder, np.frombuffer(self.chunk_ids, dtype=np.int64), self.grams.postings(), self.words)
-        dense = save_dense(self.folder, self.dense, ann)
-        sentences = self.sentences.save(self.folder) if dense is not None else 0
-        return SegmentInfo(self.folder.name, self.documents, len(self.chunk_ids), dense, sentences)
-
-    def abort(self) -> None:
-        self.db.close()
-
-
-def save(folder: Path, chunk_ids: np.ndarray, postings: Postings, words: WordFrequencies) -> None:
-    np.save(folder / CHUNK_IDS, chunk_ids.astype(np.int64), allow_pickle=False)
-    postings.save(folder)
-    words.save(folder)
-
-
-def save_dense(folder: Path, index: Any, ann: AnnSettings) -> dict[str, Any] | None:
-    """Write a segment's FAISS index, made approximate (IVF) beyond ``ann.threshold`` vectors."""
-    if index is None:
-        return None
-    import faiss
-
-    description = vectors.describe(index)
-    if index.ntotal > ann.threshold:
-        index, description = vectors.to_ivf(index, ann)
-    faiss.write_index(index, str(folder / DENSE))
-    return description
 
 
 class Segment:
@@ -303,7 +191,7 @@ class Segment:
             self.__dict__.pop(derived, None)
 
     def stored(self, embed_hashes: Sequence[str]) -> Stored:
-        return _stored(self.db, lambda: self.dense, self.sentences, embed_hashes)
+        return stored_vectors(self.db, lambda: self.dense, self.sentences, embed_hashes)
 
     def dense_search(self, query: np.ndarray, n: int) -> dict[int, float]:
         """The ``n`` nearest live chunks: (chunk id → inner product)."""
@@ -340,7 +228,7 @@ class Segment:
 Stored = tuple[dict[str, np.ndarray], dict[str, SentenceVectors]]  # by embedding-input hash
 
 
-def _stored(
+def stored_vectors(
     db: sqlite3.Connection,
     dense: Callable[[], Any],
     sentences: Callable[[Sequence[int]], dict[int, SentenceVectors]],

@@ -17,11 +17,12 @@ import numpy as np
 
 from ..config import DEFAULTS, FORMAT_VERSION, Settings
 from ..errors import IndexCorrupt, IndexMissing
-from ..records import Article, Chunk, SentenceVectors
+from ..records import Article, IndexedChunk, SentenceVectors
 from .manifest import DELETIONS, MANIFEST, PARTIAL, REBUILD_HINT, SOURCES, Manifest, TrackedFile, open_segments
 from .merging import merge, merge_plan
 from .reader import IndexReader
-from .segments import Segment, SegmentWriter, Stored, merged_segment_name, new_segment_name
+from .segment_writer import SegmentWriter
+from .segments import Segment, Stored, merged_segment_name, new_segment_name
 
 
 class IndexWriter:
@@ -77,19 +78,11 @@ class IndexWriter:
                 segment.delete(doc_id, chunks)
             wanted = [d for d in wanted if d not in found]
 
-    def add_document(
-        self,
-        article: Article,
-        chunks: Sequence[Chunk],
-        terms: Sequence[list[str]],
-        grams: Sequence[list[str]],
-        embed_hashes: Sequence[str],
-    ) -> list[int]:
-        """Store an article and its chunks with their word terms and character grams; returns the new
-        chunk ids (the FAISS ids of their vectors)."""
+    def add_document(self, article: Article, chunks: Sequence[IndexedChunk]) -> list[int]:
+        """Store an article and its chunks; returns the new chunk ids (the FAISS ids of their vectors)."""
         ids = list(range(self.next_id, self.next_id + len(chunks)))
         self.next_id += len(chunks)
-        self.new.add_document(article, chunks, terms, grams, embed_hashes, ids)
+        self.new.add_document(article, chunks, ids)
         return ids
 
     def add_vectors(self, ids: Sequence[int], matrix: np.ndarray) -> None:
