@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import BadArgument
 from .records import Article, Chunk
 
 # Paragraphs, lines, then sentence ends (Latin and Arabic), then clause marks (، ؛), then words.
@@ -32,7 +33,7 @@ class ChunkingPlan:
 class Chunker:
     def __init__(self, plan: ChunkingPlan, length: Callable[[str], int] = len) -> None:
         if plan.size <= 0 or not 0 <= plan.overlap < plan.size:
-            raise ValueError(f"chunk size must be positive and overlap in [0, size); got {plan}")
+            raise BadArgument(f"chunk size must be positive and overlap in [0, size); got {plan}")
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
         self.plan = plan

@@ -45,7 +45,7 @@ def friendly_errors(func: F) -> F:
 
         try:
             return func(*args, **kwargs)
-        except (RagQAError, ValueError) as exc:
+        except RagQAError as exc:  # bad input or a state the user can fix: the sentence says how
             if os.environ.get("RAG_QA_DEBUG"):
                 raise
             raise click.ClickException(str(exc)) from None

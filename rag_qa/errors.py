@@ -14,7 +14,8 @@ class IndexMissing(RagQAError):
 
 
 class IndexCorrupt(RagQAError):
-    """The index on disk cannot be read (truncated file, edited manifest, other format version)."""
+    """The index on disk cannot be read (truncated file, edited manifest, other format version). The
+    storage package raises ValueError internally on inconsistent files; its reader turns that into this."""
 
 
 class ModelMismatch(RagQAError):
@@ -23,6 +24,11 @@ class ModelMismatch(RagQAError):
 
 class BuildLocked(RagQAError):
     """Another build holds the index lock."""
+
+
+class BadArgument(RagQAError, ValueError):
+    """A caller passed a value out of range (k, mode, chunk sizes): bad input, not a fault of rag_qa.
+    Also a ValueError, as Python code calling the library expects."""
 
 
 class BadQuestion(RagQAError):

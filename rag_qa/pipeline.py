@@ -15,6 +15,7 @@ from .config import DEFAULT_INDEX, DEFAULTS, NO_MODEL, Settings
 from .display import LEXICAL_ONLY_WARNING
 from .embedding import Embedder, load_embedder
 from .errors import (
+    BadArgument,
     BadQuestion,
     IndexCorrupt,
     IndexMissing,
@@ -91,10 +92,23 @@ def remove_sources(
 
 @dataclass(frozen=True)
 class _Loaded:
-    """One index version with its retriever; swapped as a whole so an answer never mixes versions."""
+    """One index version with its retriever and its levels of evidence; swapped as a whole so an answer
+    never mixes versions."""
 
     reader: IndexReader
     retriever: Retriever
+    calibration: dict[str, Any] | None = None  # the evidence thresholds, when they hold for this embedder
+    confident_at: float | None = None  # the confident level of lexical evidence (abstention.confident_level)
+
+    @classmethod
+    def of(cls, reader: IndexReader, retriever: Retriever) -> _Loaded:
+        """The thresholds are those of the model that built the index (Manifest.read checked their form):
+        answering lexical-only, or with another embedder, they do not apply."""
+        calibration, embedder = reader.manifest.abstention, retriever.embedder
+        if not calibration or embedder is None or calibration.get("model") != embedder.name:
+            calibration = None
+        level = reader.manifest.confidence
+        return cls(reader, retriever, calibration, level["lexical_evidence"] if level else None)
 
 
 class RagQA:
@@ -153,7 +167,7 @@ class RagQA:
         if named == NO_MODEL:
             embedder = None
         retriever = Retriever(reader, embedder, settings.retrieval)
-        return cls(_Loaded(reader, retriever), embedder, warnings, reranker, settings)
+        return cls(_Loaded.of(reader, retriever), embedder, warnings, reranker, settings)
 
     @property
     def retriever(self) -> Retriever:
@@ -175,14 +189,9 @@ class RagQA:
         """
         loaded = self._loaded
         found = self._retrieve(loaded, question, k, mode, context)
-        embedder = loaded.retriever.embedder
-        calibration = loaded.reader.manifest.abstention  # checked when the manifest was read
-        if not calibration or embedder is None or calibration.get("model") != embedder.name:
-            calibration = None
-        level = loaded.reader.manifest.confidence
-        confident_at = level["lexical_evidence"] if level else None
         warnings = self._warnings(mode, found.mode)
-        answer = compose(found, k, embedder, warnings, calibration, confident_at, self.settings)
+        embedder = loaded.retriever.embedder
+        answer = compose(found, k, embedder, warnings, loaded.calibration, loaded.confident_at, self.settings)
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
     def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
@@ -191,7 +200,7 @@ class RagQA:
 
     def _retrieve(self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None) -> Retrieved:
         if not isinstance(k, int) or k < 1 or k > 100:
-            raise ValueError(f"k must be an integer between 1 and 100; got {k!r}")
+            raise BadArgument(f"k must be an integer between 1 and 100; got {k!r}")
         limit = self.settings.retrieval.max_question_chars
         text = clean_question(question, limit)
         context = clean_question(context, limit) if context and context.strip() else None
@@ -225,7 +234,7 @@ class RagQA:
                 name = reader.manifest.model_name
                 embedder = load_embedder(name, self.settings.build.embed_batch_size) if name else None
                 self._embedder = embedder
-            self._loaded = _Loaded(reader, Retriever(reader, embedder, retrieval))
+            self._loaded = _Loaded.of(reader, Retriever(reader, embedder, retrieval))
             return True
 
     def info(self) -> dict[str, Any]:

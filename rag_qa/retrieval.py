@@ -10,6 +10,7 @@ import numpy as np
 
 from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
+from .errors import BadArgument
 from .records import Candidate, Passage, Query, Retrieved
 from .storage import IndexReader
 from .textnorm import char_grams
@@ -43,7 +44,7 @@ class Retriever:
         if requested is None:
             return self.modes[0]
         if requested not in ("hybrid", "dense", "lexical"):
-            raise ValueError(f"mode must be one of hybrid, dense, lexical; got {requested!r}")
+            raise BadArgument(f"mode must be one of hybrid, dense, lexical; got {requested!r}")
         return requested if requested in self.modes else "lexical"
 
     def query(self, text: str, mode: str, context: str | None = None, vector: np.ndarray | None = None) -> Query:

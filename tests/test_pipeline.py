@@ -61,9 +61,10 @@ def test_hybrid_with_a_tiny_local_model(tiny_model, seed_dir, tmp_path):
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["model"]["dimension"] == 32 and manifest["chunking"]["unit"] == "tokens"
     assert manifest["chunking"]["size"] <= 128  # fits the tiny model's max_seq_length
-    qa = RagQA.load(tmp_path / "index")
+    qa = RagQA.load(tmp_path / "index")  # the folder's model is loaded again by name
     answer = qa.ask(US_SIDE_AR)
-    assert answer.mode == "hybrid" and SULLIVAN in answer.citations[0].text
+    # (which passage ranks first is the random model's; test_retrieval checks ranking with a deterministic one)
+    assert answer.mode == "hybrid" and any(SULLIVAN in c.text for c in answer.citations)
     assert qa.ask(US_SIDE_AR, mode="dense").mode == "dense"
     assert qa.ask(US_SIDE_AR, mode="lexical").mode == "lexical"
 

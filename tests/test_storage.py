@@ -35,12 +35,18 @@ def test_a_staged_version_answers_only_its_reader_until_published(seed_dir, tmp_
     assert versions == sorted([before.version_dir, published.version_dir])  # the one before is kept
 
 
-def test_a_manifest_without_its_bm25_parameters_says_rebuild(seed_dir, tmp_path):
+@pytest.mark.parametrize("damage", ["bm25", "confidence", "abstention"])
+def test_a_manifest_with_damaged_parameters_says_rebuild_when_opened(seed_dir, tmp_path, damage):
     index = tmp_path / "index"
     build_index([seed_dir], index, model="none")
     path = index / "manifest.json"
     data = json.loads(path.read_text())
-    data["bm25"].pop("k1")
+    if damage == "bm25":
+        data["bm25"].pop("k1")
+    elif damage == "confidence":
+        data["confidence"] = {"lexical_evidence": "high"}
+    else:
+        data["abstention"] = {"min_evidence": None}
     path.write_text(json.dumps(data))
     with pytest.raises(IndexCorrupt, match="--full"):
         RagQA.load(index)

@@ -74,6 +74,9 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} has missing or unknown fields. {REBUILD_HINT}") from None
         if manifest.mode not in ("hybrid", "lexical") or (manifest.mode == "hybrid") != bool(manifest.model):
             raise IndexCorrupt(f"The index manifest {path} is inconsistent (mode {manifest.mode!r}). {REBUILD_HINT}")
+        level = manifest.confidence if isinstance(manifest.confidence, dict) else {}
+        if manifest.confidence is not None and not isinstance(level.get("lexical_evidence"), (int, float)):
+            raise IndexCorrupt(f"The index manifest {path} has a damaged confident level. {REBUILD_HINT}")
         if not all(isinstance((manifest.bm25 or {}).get(k), (int, float)) for k in ("k1", "b")):
             raise IndexCorrupt(f"The index manifest {path} lacks its BM25 parameters. {REBUILD_HINT}")
         thresholds = manifest.abstention
