@@ -11,7 +11,7 @@ import numpy as np
 from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
 from .errors import BadArgument
-from .records import Candidate, Passage, Query, Retrieved
+from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
 from .storage import IndexReader
 from .textnorm import char_grams
 from .textnorm import terms as analyze
@@ -72,16 +72,28 @@ class Retriever:
         the best 3·k candidates (room for dropping repeated passages), their passages and, the question
         encoded, their stored sentence vectors."""
         read: dict[int, Passage] = {}
-        candidates = self.retrieve(query, mode, 3 * k, read)
+        stored: dict[int, SentenceVectors] = {}
+        candidates = self.retrieve(query, mode, 3 * k, read, stored)
         ids = [c.chunk_id for c in candidates]
         read |= self.reader.passages([i for i in ids if i not in read])
-        sentences = self.reader.sentences(ids) if query.vector is not None else {}
+        if query.vector is not None:
+            stored |= self.reader.sentences([i for i in ids if i not in stored])
+        sentences = {i: stored[i] for i in ids if i in stored}
         return Retrieved(query, mode, tuple(candidates), {i: read[i] for i in ids if i in read}, sentences)
 
-    def retrieve(self, query: Query, mode: str, n: int, read: dict[int, Passage] | None = None) -> list[Candidate]:
-        """The best ``n`` chunks for ``query`` in ``mode``, best first. ``read``: passages already read
-        for this question, to which those read here are added (each passage is read once)."""
+    def retrieve(
+        self,
+        query: Query,
+        mode: str,
+        n: int,
+        read: dict[int, Passage] | None = None,
+        stored: dict[int, SentenceVectors] | None = None,
+    ) -> list[Candidate]:
+        """The best ``n`` chunks for ``query`` in ``mode``, best first. ``read`` and ``stored``: passages
+        and sentence vectors already read for this question, to which those read here are added (each is
+        read once)."""
         read = {} if read is None else read
+        stored = {} if stored is None else stored
         pool = max(n, self.settings.candidates)
         lexical = self._bm25(query, pool, read) if mode != "dense" else {}
         dense = self._dense(query, pool) if mode != "lexical" else {}
@@ -97,19 +109,25 @@ class Retriever:
             fused = reciprocal_rank_fusion(rankings, self.settings.rrf_k, (support, self.settings.dense_weight))
             ranked = sorted(fused.items(), key=lambda kv: -kv[1])
             if query.vector is not None:
-                ranked = self._by_best_sentence(query.vector, ranked)
+                ranked = self._by_best_sentence(query.vector, ranked, stored)
         return [
             Candidate(chunk_id, score, lexical.get(chunk_id, 0.0), dense.get(chunk_id) if dense else None)
             for chunk_id, score in ranked[:n]
         ]
 
-    def _by_best_sentence(self, vector: np.ndarray, ranked: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    def _by_best_sentence(
+        self, vector: np.ndarray, ranked: list[tuple[int, float]], stored: dict[int, SentenceVectors]
+    ) -> list[tuple[int, float]]:
         """``ranked`` with a third ranking fused into its first ``sentence_depth``: by the cosine of their
         best stored sentence, at ``sentence_weight`` (scores only rise, so the rest stay behind them)."""
         depth = self.settings.sentence_depth
         head = dict(ranked[:depth])
-        stored = self.reader.sentences(list(head))
-        best = {i: float((s.vectors.astype(np.float32) @ vector).max()) for i, s in stored.items() if len(s.vectors)}
+        stored |= self.reader.sentences([i for i in head if i not in stored])
+        best = {
+            i: float((s.vectors.astype(np.float32) @ vector).max())
+            for i, s in stored.items()  # (in the store's order: equal cosines keep it)
+            if i in head and len(s.vectors)
+        }
         by_sentence = [sorted(best, key=lambda i: -best[i])]
         extra = reciprocal_rank_fusion(by_sentence, self.settings.rrf_k, (self.settings.sentence_weight,))
         rescored = sorted(((i, score + extra.get(i, 0.0)) for i, score in head.items()), key=lambda kv: -kv[1])

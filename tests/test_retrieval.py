@@ -54,17 +54,21 @@ def test_without_its_model_the_index_answers_lexically_and_says_so(fake_index):
     assert SULLIVAN in qa.ask(US_SIDE_AR).citations[0].text
 
 
-def test_each_passage_is_read_once_per_question(fake_index):
+def test_each_passage_and_its_sentence_vectors_are_read_once_per_question(fake_index):
     index, embedder = fake_index
     qa = RagQA.load(index, embedder=embedder)
     reader = qa.retriever.reader
     read: Counter[int] = Counter()
-    passages = reader.passages
+    stored: Counter[int] = Counter()
+    passages, sentences = reader.passages, reader.sentences
     reader.passages = lambda ids: (read.update(ids), passages(ids))[1]  # type: ignore[method-assign]
+    reader.sentences = lambda ids: (stored.update(ids), sentences(ids))[1]  # type: ignore[method-assign]
     for mode in ("hybrid", "lexical", "dense"):
         read.clear()
+        stored.clear()
         assert qa.ask(US_SIDE_AR, mode=mode).found
         assert read and max(read.values()) == 1, mode
+        assert (max(stored.values()) == 1) if mode != "lexical" else not stored, mode
 
 
 def test_fusion_settings_are_passed_in_not_global(fake_index):
