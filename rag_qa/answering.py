@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
 
 from .config import DEFAULTS, AnsweringSettings, Settings
 from .embedding import Embedder
 from .passages import RankedPassage, answer_passages, answer_pool, coverage, distinct_passages
-from .records import Answer, Citation, Query, Retrieved
+from .records import Answer, Calibration, Citation, Query, Retrieved
 from .sentence_choice import choose_sentences
 from .textnorm import arabic_share, char_grams, normalise
 
@@ -31,13 +30,6 @@ def question_script(question: str) -> str:
     return "arabic" if arabic_share(question) > 0.5 else "other"
 
 
-def thresholds_for(calibration: dict[str, Any], question: str, level: str = "min_evidence") -> tuple[float, float]:
-    """The (dense, lexical) evidence thresholds of ``calibration`` for ``question``'s script: "not found"
-    below them, or (``level="confident_evidence"``) weak evidence below them."""
-    group = (calibration.get("by_script") or {}).get(question_script(question), calibration)
-    return float(group.get(level, group["min_evidence"])), float(group["min_lexical_evidence"])
-
-
 def not_found_text(question: str) -> str:
     return NOT_FOUND_ARABIC if arabic_share(question) > 0.5 else NOT_FOUND
 
@@ -47,7 +39,7 @@ def compose(
     k: int,
     embedder: Embedder | None,
     warnings: Sequence[str] = (),
-    calibration: dict[str, Any] | None = None,
+    calibration: Calibration | None = None,
     confident_at: float | None = None,
     settings: Settings = DEFAULTS,
 ) -> Answer:
@@ -83,7 +75,7 @@ def answer_confidence(
     query: Query,
     pool: Sequence[RankedPassage],
     embedder: Embedder | None,
-    calibration: dict[str, Any] | None,
+    calibration: Calibration | None,
     confident_at: float | None,
 ) -> str | None:
     """ "confident" or "weak" for an answer that passed has_evidence, from the passages it draws on
@@ -93,8 +85,8 @@ def answer_confidence(
     level. Without them, an answer is confident when a passage it draws on reaches the index's confident
     lexical evidence, which at most 10 % of off-topic background questions reach."""
     if calibration and embedder is not None and query.vector is not None:
-        dense, lexical = thresholds_for(calibration, query.text, level="confident_evidence")
-        sure = any(evidence(p) >= dense or lexical_evidence(query, p) >= lexical for p in pool)
+        levels = calibration.for_script(question_script(query.text))
+        sure = any(evidence(p) >= levels.confident or lexical_evidence(query, p) >= levels.lexical for p in pool)
         return "confident" if sure else "weak"
     if confident_at is None:
         return None
@@ -124,7 +116,7 @@ def has_evidence(
     query: Query,
     passages: Sequence[RankedPassage],
     embedder: Embedder | None,
-    calibration: dict[str, Any] | None = None,
+    calibration: Calibration | None = None,
     settings: AnsweringSettings = DEFAULTS.answering,
 ) -> bool:
     """Whether any passage an answer would draw on supports one; else the answer is "not found".
@@ -135,8 +127,8 @@ def has_evidence(
     """
     top = [passages[i] for i in answer_pool(passages, settings.sentence_passages)]
     if calibration and embedder is not None and query.vector is not None:
-        dense, lexical = thresholds_for(calibration, query.text)
-        return any(evidence(p) >= dense or lexical_evidence(query, p) >= lexical for p in top)
+        levels = calibration.for_script(question_script(query.text))
+        return any(evidence(p) >= levels.dense or lexical_evidence(query, p) >= levels.lexical for p in top)
     if any(lexical_evidence(query, p) >= settings.min_lexical_evidence for p in top):
         return True
     if embedder is None:

@@ -24,7 +24,7 @@ from .errors import (
     SourceMissing,
 )
 from .indexing import locked_build
-from .records import Answer, BuildSummary, Citation, Retrieved
+from .records import Answer, BuildSummary, Calibration, Citation, Retrieved
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .sources import covers
@@ -97,15 +97,15 @@ class _Loaded:
 
     reader: IndexReader
     retriever: Retriever
-    calibration: dict[str, Any] | None = None  # the evidence thresholds, when they hold for this embedder
+    calibration: Calibration | None = None  # the evidence thresholds, when they hold for this embedder
     confident_at: float | None = None  # the confident level of lexical evidence (abstention.confident_level)
 
     @classmethod
     def of(cls, reader: IndexReader, retriever: Retriever) -> _Loaded:
         """The thresholds are those of the model that built the index (Manifest.read checked their form):
         answering lexical-only, or with another embedder, they do not apply."""
-        calibration, embedder = reader.manifest.abstention, retriever.embedder
-        if not calibration or embedder is None or calibration.get("model") != embedder.name:
+        calibration, embedder = reader.manifest.calibration, retriever.embedder
+        if calibration is None or embedder is None or calibration.model != embedder.name:
             calibration = None
         level = reader.manifest.confidence
         return cls(reader, retriever, calibration, level["lexical_evidence"] if level else None)

@@ -212,6 +212,50 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """One question script's evidence levels: "not found" below both ``dense`` and ``lexical``, weak
+    evidence below ``confident`` (dense) or the lexical level."""
+
+    dense: float
+    lexical: float
+    confident: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The evidence thresholds a build calibrated (abstention.calibrate), per question script ("arabic",
+    "other"), and the model they hold for. Read from the manifest's ``abstention`` object."""
+
+    model: str | None
+    by_script: Mapping[str, Thresholds]
+
+    @classmethod
+    def from_manifest(cls, data: Mapping[str, Any]) -> Calibration:
+        """Raises ValueError when ``data`` lacks a number it needs."""
+        if not isinstance(data, Mapping):
+            raise ValueError("the abstention thresholds are not an object")
+        groups = data.get("by_script") or {}
+        if not isinstance(groups, Mapping):
+            raise ValueError("by_script is not an object")
+        scripts = {script: _thresholds(group) for script, group in groups.items()}
+        scripts.setdefault("default", _thresholds(data))  # a script the build did not see
+        return cls(data.get("model"), scripts)
+
+    def for_script(self, script: str) -> Thresholds:
+        return self.by_script.get(script) or self.by_script["default"]
+
+
+def _thresholds(group: Any) -> Thresholds:
+    if not isinstance(group, Mapping):
+        raise ValueError("a group of thresholds is not an object")
+    dense, lexical = group.get("min_evidence"), group.get("min_lexical_evidence")
+    confident = group.get("confident_evidence", dense)
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (dense, lexical, confident)):
+        raise ValueError("a threshold is not a number")
+    return Thresholds(float(dense), float(lexical), float(confident))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class Retrieved:
     """What retrieval hands to answering: the analysed question, the ranked candidates, their passages
     (each read from the store once per question) and, the question encoded, their stored sentence vectors."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..config import FORMAT_VERSION
 from ..errors import IndexCorrupt, IndexMissing
-from ..records import SourceFile
+from ..records import Calibration, SourceFile
 from .segments import Segment, SegmentInfo, Tombstones
 
 MANIFEST = "manifest.json"
@@ -46,6 +46,11 @@ class Manifest:
     confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
 
     @property
+    def calibration(self) -> Calibration | None:
+        """The typed evidence thresholds of ``abstention`` (None when the build set none)."""
+        return Calibration.from_manifest(self.abstention) if self.abstention is not None else None
+
+    @property
     def model_name(self) -> str | None:
         return self.model["name"] if self.model else None
 
@@ -79,16 +84,10 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} has a damaged confident level. {REBUILD_HINT}")
         if not all(isinstance((manifest.bm25 or {}).get(k), (int, float)) for k in ("k1", "b")):
             raise IndexCorrupt(f"The index manifest {path} lacks its BM25 parameters. {REBUILD_HINT}")
-        thresholds = manifest.abstention
-        groups = [thresholds, *((thresholds.get("by_script") or {}).values())] if isinstance(thresholds, dict) else []
-        if thresholds is not None and not (
-            groups
-            and all(isinstance(g, dict) for g in groups)
-            and all(
-                isinstance(g.get(k), (int, float)) for g in groups for k in ("min_evidence", "min_lexical_evidence")
-            )  # noqa: E501
-        ):
-            raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}")
+        try:
+            manifest.calibration  # noqa: B018  (parsed once here, so a damaged one fails at opening)
+        except ValueError:
+            raise IndexCorrupt(f"The index manifest {path} has damaged abstention thresholds. {REBUILD_HINT}") from None
         return manifest
 
 
