@@ -138,7 +138,10 @@ def build_demo(
         turns = gr.State([])  # the sources block of every answer so far
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=460, elem_id="chat", sanitize_html=True)
+                # no label and no top toolbar (share, copy all): on a phone they covered the first question
+                chatbot = gr.Chatbot(
+                    label="Chat", show_label=False, buttons=["copy"], height=460, elem_id="chat", sanitize_html=True
+                )
                 question = gr.Textbox(
                     label="Question", placeholder="اكتب سؤالك… / Type your question…", elem_id="question"
                 )
