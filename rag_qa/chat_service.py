@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .config import Settings
 from .display import plural
 from .errors import RagQAError
 from .ingest import SUPPORTED_SUFFIXES, iter_articles
@@ -28,9 +29,16 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 class ChatService:
     """Holds the loaded index; answers, and picks up a rebuilt index without a restart."""
 
-    def __init__(self, index_dir: str | Path, uploads_dir: str | Path | None = None, rerank: str | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: str | Path,
+        uploads_dir: str | Path | None = None,
+        rerank: str | None = None,
+        settings: Settings | None = None,
+    ) -> None:
         self.index_dir = Path(index_dir)
         self.rerank = rerank
+        self.settings = settings
         self.uploads_dir = Path(uploads_dir or os.environ.get("RAG_QA_UPLOADS") or "seeds/uploads")
         self._qa: Any = None
         self.load_error: str | None = None
@@ -41,7 +49,7 @@ class ChatService:
         from .pipeline import RagQA
 
         try:
-            self._qa = RagQA.load(self.index_dir, rerank=self.rerank)
+            self._qa = RagQA.load(self.index_dir, rerank=self.rerank, settings=self.settings)
             self.load_error = None
         except RagQAError as exc:
             self._qa, self.load_error = None, str(exc)
@@ -129,7 +137,9 @@ class ChatService:
                     written[target] = target.read_bytes() if target.exists() else None
                     shutil.copyfile(path, target)
                 report = (lambda done: progress(min(done, total), total)) if progress else None
-                summary = build_index([self.uploads_dir], self.index_dir, keep_model=True, on_progress=report)
+                summary = build_index(
+                    [self.uploads_dir], self.index_dir, keep_model=True, on_progress=report, settings=self.settings
+                )
             except BaseException:
                 for target, before in written.items():
                     if before is None:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS
+from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, Settings
 from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -124,6 +124,7 @@ def build(
         prune=prune,
         show_progress=sys.stderr.isatty(),
         ann_threshold=ann_threshold,
+        settings=Settings.from_env(),
     )
     _report_build(summary, as_json)
 
@@ -137,7 +138,7 @@ def remove(sources: tuple[str, ...], index_dir: str, as_json: bool) -> None:
     """Remove the articles of SOURCES (remembered sources, see `rag-qa info`) and forget them."""
     from .pipeline import remove_sources
 
-    _report_build(remove_sources(sources, index_dir), as_json)
+    _report_build(remove_sources(sources, index_dir, settings=Settings.from_env()), as_json)
 
 
 def _report_build(summary: Any, as_json: bool) -> None:
@@ -179,7 +180,8 @@ def ask(
     """Answer QUESTION from the indexed articles, citing the passages used."""
     from .pipeline import RagQA
 
-    answer = RagQA.load(index_dir, model=model, rerank=rerank).ask(question, k=k, mode=mode)
+    qa = RagQA.load(index_dir, model=model, rerank=rerank, settings=Settings.from_env())
+    answer = qa.ask(question, k=k, mode=mode)
     if as_json:
         _emit(answer.to_dict())
         return
@@ -248,6 +250,7 @@ def evaluate(
         unanswerable=unanswerable,
         out=out,
         rerank=rerank,
+        settings=Settings.from_env(),
     )
     if as_json:
         _emit(report)
@@ -264,7 +267,7 @@ def info(index_dir: str, as_json: bool) -> None:
     """Show what the index holds: documents, chunks, model, mode, build time, size."""
     from .pipeline import RagQA
 
-    details = RagQA.load(index_dir).info()
+    details = RagQA.load(index_dir, settings=Settings.from_env()).info()
     if as_json:
         _emit(details)
         return
@@ -313,7 +316,7 @@ def serve(index_dir: str, host: str, port: int, auth: str | None, rerank: str | 
     """Serve the chat app (the same as `python app.py`)."""
     from .ui import serve as serve_app
 
-    serve_app(index_dir, host=host, port=port, auth=auth, rerank=rerank)
+    serve_app(index_dir, host=host, port=port, auth=auth, rerank=rerank, settings=Settings.from_env())
 
 
 def main() -> None:

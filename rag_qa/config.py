@@ -2,13 +2,21 @@
 
 ``RagQA.load(..., settings=...)`` and ``build_index(..., settings=...)`` take one (default: ``Settings()``),
 so a benchmark sweeps a value with ``dataclasses.replace`` instead of rebinding module globals. The
-library reads no environment variable of the contract: the CLI and the app read them (``cli.py``).
+library reads no environment variable of the contract: the CLI and the app read them (``cli.py``),
+and ``Settings.from_env()`` reads RAG_QA_SETTINGS for them.
 Each value's comment says where it was measured.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import BadArgument
 
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX = "index"
@@ -117,5 +125,42 @@ class Settings:
     build: BuildSettings = BuildSettings()
     ann: AnnSettings = AnnSettings()
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The defaults with the overrides in RAG_QA_SETTINGS: a JSON object of sections and values, or
+        the path of a file holding one, e.g. ``{"retrieval": {"rrf_k": 60}, "build": {"keep_versions": 3}}``.
+        Used by the CLI and the app only. Raises BadArgument (a ValueError) with one sentence for an unknown name or a
+        value of the wrong type (a typo must not be ignored)."""
+        raw = (os.environ if environ is None else environ).get("RAG_QA_SETTINGS", "").strip()
+        if not raw:
+            return cls()
+        try:
+            text = raw if raw.startswith(("{", "[")) else Path(raw).read_text(encoding="utf-8")
+            overrides = json.loads(text)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadArgument(f"RAG_QA_SETTINGS is neither a JSON object nor a readable JSON file: {exc}") from None
+        return _overridden(cls(), overrides, "RAG_QA_SETTINGS")
+
 
 DEFAULTS = Settings()
+
+
+def _overridden(value: Any, overrides: Any, where: str) -> Any:
+    """``value`` (a settings dataclass) with ``overrides`` (a JSON object) applied, checked name by name."""
+    if not isinstance(overrides, dict):
+        raise BadArgument(f"{where} must be a JSON object of names and values.")
+    known = {f.name: getattr(value, f.name) for f in fields(value)}
+    changes = {}
+    for name, new in overrides.items():
+        if name not in known:
+            raise BadArgument(f"{where} has no setting '{name}'; known: {', '.join(known)}.")
+        current = known[name]
+        if is_dataclass(current):
+            changes[name] = _overridden(current, new, f"{where}.{name}")
+        elif isinstance(current, bool) or not isinstance(new, (int, float)) or isinstance(new, bool):
+            raise BadArgument(f"{where}.{name} must be a number like {current!r}; got {new!r}.")
+        elif isinstance(current, int) and not isinstance(new, int):
+            raise BadArgument(f"{where}.{name} must be a whole number like {current!r}; got {new!r}.")
+        else:
+            changes[name] = type(current)(new)
+    return replace(value, **changes)

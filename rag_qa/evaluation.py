@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .answering import SCRIPTS, question_script
+from .config import Settings
 from .errors import RagQAError
 from .formats import doc_id_for, squad_paragraph_key
 from .ingest import display_name
@@ -55,9 +56,7 @@ def gold_paragraphs(corpus: str | Path) -> dict[str, str]:
     return gold
 
 
-def questions_of(
-    path: str | Path, gold: dict[str, str], corpus: str | Path | None = None
-) -> Iterator[GoldQuestion]:
+def questions_of(path: str | Path, gold: dict[str, str], corpus: str | Path | None = None) -> Iterator[GoldQuestion]:
     """The questions of ``path`` that have a gold paragraph. With ``corpus``, the gold answers are the
     corpus's own for the same id: English XQuAD questions over the Arabic paragraphs are answered by the
     Arabic answer strings, the only ones that can appear in an Arabic passage."""
@@ -107,6 +106,7 @@ def evaluate(
     unanswerable: str | Path | Sequence[str | Path] | None = None,
     out: str | Path | None = None,
     rerank: str | None = None,
+    settings: Settings | None = None,
 ) -> dict[str, Any]:
     """Index the corpus (plus distractors) in a temporary folder and measure every question.
 
@@ -120,8 +120,11 @@ def evaluate(
     files = [unanswerable] if isinstance(unanswerable, str | Path) else list(unanswerable or ())
     negatives = [question for path in files for question in read_unanswerable(path)]
     with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as index_dir:
-        summary = build_index([corpus, *extra_sources], index_dir, model=model, full=True, show_progress=show_progress)
-        qa = RagQA.load(index_dir, rerank=rerank)
+        sources = [corpus, *extra_sources]
+        summary = build_index(
+            sources, index_dir, model=model, full=True, show_progress=show_progress, settings=settings
+        )
+        qa = RagQA.load(index_dir, rerank=rerank, settings=settings)
         report = score_answers(qa, _progress(asked, show_progress), max(k, 10), mode)
         if negatives:
             report["unanswerable_n"] = len(negatives)

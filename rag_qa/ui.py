@@ -17,7 +17,7 @@ from typing import Any
 
 from .chat_render import EMPTY_SOURCES, answer_markdown, earlier_questions, escape_markdown, sources_panel, turn_html
 from .chat_service import MAX_UPLOAD_MB, UPLOAD_TYPES, ChatService
-from .config import DEFAULT_INDEX
+from .config import DEFAULT_INDEX, Settings
 from .conversation import context_for
 from .display import WEAK_EVIDENCE
 from .errors import RagQAError
@@ -125,11 +125,14 @@ def api_ask(service: ChatService, question: str, k: int = 5, mode: str = "", con
 
 
 def build_demo(
-    index_dir: str | Path | None = None, uploads_dir: str | Path | None = None, rerank: str | None = None
+    index_dir: str | Path | None = None,
+    uploads_dir: str | Path | None = None,
+    rerank: str | None = None,
+    settings: Settings | None = None,
 ) -> Any:
     import gradio as gr
 
-    service = ChatService(index_dir or DEFAULT_INDEX, uploads_dir, rerank)
+    service = ChatService(index_dir or DEFAULT_INDEX, uploads_dir, rerank, settings)
     upload_progress = gr.Progress()  # Gradio finds it among the handler's defaults
     with gr.Blocks(title="rag_qa — cited answers from news articles", analytics_enabled=False) as demo:
         gr.Markdown("## rag_qa — ask the news articles\nAnswers quote the articles; every **[n]** opens its source.")
@@ -232,6 +235,7 @@ def serve(
     port: int = 7860,
     auth: str | None = None,
     rerank: str | None = None,
+    settings: Settings | None = None,
 ) -> None:
     credentials = None
     if auth:
@@ -240,7 +244,7 @@ def serve(
             raise RagQAError("--auth must look like USER:PASSWORD.")
         credentials = (user, password)
     _check_port_free(host, port)
-    demo = build_demo(index_dir, rerank=rerank)
+    demo = build_demo(index_dir, rerank=rerank, settings=settings)
     demo.queue(default_concurrency_limit=8).launch(
         server_name=host,
         server_port=port,

@@ -46,3 +46,32 @@ def test_the_library_ignores_the_cli_environment(lexical_index, monkeypatch):
     monkeypatch.setenv("RAG_QA_INDEX", "/no/such/index")
     qa = RagQA.load(lexical_index)  # the CLI reads these (tests/test_cli.py); the library takes arguments
     assert qa.ask(US_SIDE_AR).found and qa.ask(US_SIDE_AR).reranker is None
+
+
+def test_the_cli_takes_settings_from_rag_qa_settings(lexical_index, tmp_path):
+    from click.testing import CliRunner
+
+    from rag_qa.cli import cli
+
+    runner = CliRunner()
+    ask = ["ask", US_SIDE_AR, "--index", str(lexical_index), "--json"]
+    one = json.dumps({"answering": {"max_answer_sentences": 1, "second_sentence_ratio": 0.0}})
+    two = tmp_path / "two.json"  # or the path of a file holding the object
+    two.write_text(json.dumps({"answering": {"max_answer_sentences": 2, "second_sentence_ratio": 0.0}}), "utf-8")
+    single = json.loads(runner.invoke(cli, ask, env={"RAG_QA_SETTINGS": one}).output)["answer"]
+    double = json.loads(runner.invoke(cli, ask, env={"RAG_QA_SETTINGS": str(two)}).output)["answer"]
+    assert single.count("[") == 1 and double.count("[") == 2
+
+
+def test_a_typo_in_rag_qa_settings_is_one_sentence_and_nothing_runs(lexical_index):
+    from click.testing import CliRunner
+
+    from rag_qa.cli import cli
+
+    ask = ["ask", US_SIDE_AR, "--index", str(lexical_index)]
+    typos = [('{"retrival": {"rrf_k": 60}}', "no setting 'retrival'"), ('{"retrieval": {"rrf_k": "x"}}', "rrf_k")]
+    for bad, says in typos:
+        result = CliRunner().invoke(cli, ask, env={"RAG_QA_SETTINGS": bad})
+        assert result.exit_code == 1 and says in result.output and "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert Settings.from_env({}) == DEFAULTS
