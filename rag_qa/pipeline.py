@@ -229,10 +229,13 @@ class RagQA:
                 return False
             retrieval = self.settings.retrieval
             reader = IndexReader(current.index_dir)
-            embedder = self._embedder
-            if reader.manifest.model_name != (embedder.name if embedder else None):
-                name = reader.manifest.model_name
-                embedder = load_embedder(name, self.settings.build.embed_batch_size) if name else None
+            embedder, name = self._embedder, reader.manifest.model_name
+            if name != current.manifest.model_name:  # rebuilt with another model (or none)
+                try:
+                    embedder = load_embedder(name, self.settings.build.embed_batch_size) if name else None
+                except ModelUnavailable as exc:  # the new version still answers, lexically
+                    log.warning("%s Answering lexical-only.", exc)
+                    embedder = None
                 self._embedder = embedder
             self._loaded = _Loaded.of(reader, Retriever(reader, embedder, retrieval))
             return True

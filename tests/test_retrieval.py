@@ -80,3 +80,13 @@ def test_fusion_settings_are_passed_in_not_global(fake_index):
     default = [c.chunk_id for c in RagQA.load(index, embedder=embedder).search(US_SIDE_AR)]
     assert RagQA.load(index, embedder=embedder).settings == DEFAULTS  # another instance kept its own
     assert sorted(default) == sorted(set(default))
+
+
+def test_a_reader_keeps_its_mode_across_a_rebuild(fake_index, seed_dir):
+    index, embedder = fake_index
+    lexical, hybrid = RagQA.load(index, model="none"), RagQA.load(index, embedder=embedder)
+    (seed_dir / "more.txt").write_text("اجتماع في القاهرة\nعقد وزير الخارجية اجتماعا في القاهرة.", "utf-8")
+    build_index([seed_dir], index, embedder=embedder)
+    assert lexical.refresh() and hybrid.refresh()
+    assert lexical.modes == ("lexical",) and lexical.ask(US_SIDE_AR).mode == "lexical"  # --model none holds
+    assert hybrid.ask(US_SIDE_AR).mode == "hybrid" and lexical.manifest.documents == 2
