@@ -26,6 +26,8 @@ _NOISE_LINE = re.compile(
     r"|click here|اضغط هنا)\W*$",
     re.IGNORECASE,
 )
+# A line that is only an e-mail or web address (a byline's contact, a share link): nothing to quote.
+_ADDRESS_LINE = re.compile(r"^\W*(\S+@\S+\.\w+|(https?://|www\.)\S+)\W*$", re.IGNORECASE)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -82,7 +84,7 @@ def clean_text(text: str) -> str:
     lines: list[str] = []
     for raw in _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).split("\n"):
         line = _SPACES.sub(" ", raw).strip()
-        if not line or _NOISE_LINE.match(line):
+        if not line or _NOISE_LINE.match(line) or _ADDRESS_LINE.match(line):
             continue
         key = line.casefold()
         if key in seen:

@@ -13,6 +13,9 @@ from .textnorm import STOPWORDS, normalise, words
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?؟…])[\"'”»)]*\s+|\n+")
 # A letter closed by a full stop, and the word before it: perhaps an initial ("جون سي. ميسنجر"); see _is_initial.
 _LETTER_BEFORE_STOP = re.compile(r"(\S+)\s+([^\W\d_]{1,5})\.$")
+# A "sentence" that is a letter and its full stop alone opens the next one: a title or initial after another
+# sentence's end ("…منه؟» د. عثمان العصفور إن…", Dr. Othman; "…agreed. Dr. Smith said…").
+_TITLE_ALONE = re.compile(r"^\s*([^\W\d_]|Dr|Mr|Mrs|Ms|Prof|St)\.$", re.IGNORECASE)
 _LATIN_LETTER_NAMES = frozenset(
     normalise(name)
     for name in "إيه بي سي دي إي إف جي إتش إيتش آي جيه جاي كيه إل إم إن أو كيو آر إس تي يو دبليو إكس واي زد".split()
@@ -27,7 +30,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         if (
             match is not None
             and "\n" not in match.group(0)
-            and _is_initial(text[max(start, match.start() - 30) : match.start()], text[match.end() : match.end() + 30])
+            and (
+                _TITLE_ALONE.match(text[start : match.start()])
+                or _is_initial(
+                    text[max(start, match.start() - 30) : match.start()], text[match.end() : match.end() + 30]
+                )
+            )
         ):
             continue
         end = match.start() if match else len(text)

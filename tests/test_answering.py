@@ -32,6 +32,9 @@ HYMN = (
         ("He took vitamin D. The doctor agreed with John F. Kennedy. Then he left.", 3),
         # an ordinary word of two letters still ends one
         ("وصل الوفد إلى هنا. ثم غادر إلى لندن؟ نعم.", 3),
+        # a title right after another sentence's end opens the next sentence, it is not one of its own
+        ("ومؤلف كتاب «كيف نفهم الغضب؟» د. عثمان العصفور إن المرء يغضب. وقال أ. محمد شيئا.", 3),
+        ("The panel agreed. Dr. Smith said so. هل وافق؟ لا. ثم غادر.", 5),
         ("line one\nline two", 2),
     ],
 )

@@ -133,3 +133,12 @@ def test_an_html_page_keeps_its_publication_date_and_an_unescaped_title(tmp_path
     )
     (article,) = list(iter_articles([page]))
     assert article.title == "“سد” جديد" and article.date == "2024-03-18T10:00:00Z"
+
+
+def test_a_line_that_is_only_an_address_is_not_indexed(tmp_path):
+    # a byline's contact line became a passage of its own and was quoted as an answer
+    path = tmp_path / "column.txt"
+    path.write_text("عمود الرأي\nنص المقال عن الغضب.\nali.salem@yahoo.com\nhttp://example.com/share\n"
+                    "راسلوني على ali@example.com كل أسبوع.", encoding="utf-8")
+    (article,), _ = read(path)
+    assert article.text == "نص المقال عن الغضب.\nراسلوني على ali@example.com كل أسبوع."
