@@ -277,14 +277,13 @@ class Indexer:
             texts = {id(c): c.text for _, chunks in chunked for c in chunks}
             encode_missing(self.embedder, inputs, texts, hashes, vectors, sentences)
         for article, chunks in chunked:
-            chunk_hashes = [hashes[id(c)] for c in chunks]
             indexed = [(c, f"{c.title}\n{c.text}") for c in chunks]  # what BM25 and the terms read
             stored = [IndexedChunk(c, tuple(analyze(t)), tuple(char_grams(t)), hashes[id(c)]) for c, t in indexed]
             ids = writer.add_document(article, stored)
             if self.embedder is not None and ids:
-                writer.add_vectors(ids, np.stack([vectors[h] for h in chunk_hashes]))
-                for chunk_id, chunk_hash in zip(ids, chunk_hashes, strict=True):
-                    writer.add_sentences(chunk_id, sentences[chunk_hash])
+                writer.add_vectors(ids, np.stack([vectors[s.embed_hash] for s in stored]))
+                for chunk_id, chunk in zip(ids, stored, strict=True):
+                    writer.add_sentences(chunk_id, sentences[chunk.embed_hash])
 
     def _manifest_fields(self, seconds: float, sources: Sequence[str]) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}

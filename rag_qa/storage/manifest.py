@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,7 @@ class Manifest:
     abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
     confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
 
-    @property
+    @cached_property
     def calibration(self) -> Calibration | None:
         """The typed evidence thresholds of ``abstention`` (None when the build set none)."""
         return Calibration.from_manifest(self.abstention) if self.abstention is not None else None
