@@ -20,8 +20,9 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e .
 	touch $@
 
+# dev: the test tools; scale: Milvus (Lite) and Ray, whose store and encoding tests run in make test.
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,scale]"
 	touch $@
 
 install: $(VENV)/.installed

@@ -38,7 +38,7 @@ from .config import DEFAULTS, Settings
 from .embedding import Embedder
 from .passages import answer_passages, answer_pool
 from .retrieval import Retriever
-from .storage import IndexReader
+from .storage.store import Reader
 
 # (Values: config.AbstentionSettings.)
 # The share of background questions below the "not found" level of dense evidence is the model family's
@@ -50,7 +50,7 @@ from .storage import IndexReader
 # 17 % of the answerable questions abstain (47 % / 28 % of the unanswerable ones).
 
 
-def calibrate(reader: IndexReader, embedder: Embedder, settings: Settings = DEFAULTS) -> dict[str, Any]:
+def calibrate(reader: Reader, embedder: Embedder, settings: Settings = DEFAULTS) -> dict[str, Any]:
     """The evidence thresholds of the index ``reader`` opens, with what they were measured on.
 
     Two thresholds, dense evidence and lexical evidence, both at one percentile of the background
@@ -144,7 +144,7 @@ def best_evidence(
     )
 
 
-def confident_level(reader: IndexReader, settings: Settings = DEFAULTS) -> dict[str, Any]:
+def confident_level(reader: Reader, settings: Settings = DEFAULTS) -> dict[str, Any]:
     """The lexical evidence from which an answer counts as confident on this index, and what it was measured on.
 
     Without a calibrated model, "not found" follows a fixed lexical rule (answering.has_evidence) that a

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .bundled import BUNDLED_MODEL
 from .chunking import Chunker, ChunkingPlan
 from .config import DEFAULT_MODEL, NO_MODEL, Settings
 from .embedding import Embedder, is_default, load_embedder
 from .errors import IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
-from .storage import Manifest, read_current_manifest
+from .storage import Manifest
+from .storage.store import Store
 from .textnorm import describe_analyzer
 
 log = logging.getLogger("rag_qa")
@@ -29,7 +29,7 @@ class BuildSetup:
 
 
 def set_up_build(
-    index_dir: Path,
+    store: Store,
     requested: str,
     explicit: bool,
     full: bool,
@@ -52,7 +52,7 @@ def set_up_build(
         if not explicit and requested == DEFAULT_MODEL and built_with == BUNDLED_MODEL:
             requested = BUNDLED_MODEL  # the default's weights that built this index, not the hub's
         embedder, fallback_reason = _load_model(model or requested, explicit, settings, warnings)
-    previous = None if full else _previous_manifest(index_dir, embedder, warnings)
+    previous = None if full else _previous_manifest(store, embedder, warnings)
     return BuildSetup(embedder, fallback_reason, previous, _chunker(previous, embedder, settings), warnings)
 
 
@@ -76,9 +76,9 @@ def _load_model(
         return None, str(exc)
 
 
-def _previous_manifest(index_dir: Path, embedder: Embedder | None, warnings: list[str]) -> Manifest | None:
+def _previous_manifest(store: Store, embedder: Embedder | None, warnings: list[str]) -> Manifest | None:
     try:
-        previous = read_current_manifest(index_dir)
+        previous = store.current_manifest()
     except IndexMissing:
         return None
     except IndexCorrupt as exc:
@@ -98,7 +98,7 @@ def _previous_manifest(index_dir: Path, embedder: Embedder | None, warnings: lis
     built = previous.model_name or "no model (lexical-only)"
     using = now or "no model (lexical-only)"
     raise ModelMismatch(
-        f"The index at {index_dir} was built with {built}, but this build uses {using}. "
+        f"The index at {store.location} was built with {built}, but this build uses {using}. "
         f"Use --full to rebuild it with the new model, or build with --model {previous.model_name or NO_MODEL}."
     )
 

@@ -4,61 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
-from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, Settings
-from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-index_option = click.option(
-    "--index",
-    "index_dir",
-    envvar="RAG_QA_INDEX",
-    default=DEFAULT_INDEX,
-    show_default="index",
-    help="Index directory (env RAG_QA_INDEX).",
+from .cli_options import (
+    _model_option,
+    friendly_errors,
+    index_option,
+    json_option,
+    ray_option,
+    rerank_option,
+    store_option,
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-rerank_option = click.option(
-    "--rerank", envvar="RAG_QA_RERANK", default=None, metavar="MODEL",
-    help="Cross-encoder that re-orders the passages, e.g. BAAI/bge-reranker-v2-m3 (env RAG_QA_RERANK; off by default).",
-)  # fmt: skip
-
-
-def _model_option(help_text: str) -> Callable[[F], F]:
-    return click.option("--model", "-m", envvar="RAG_QA_MODEL", default=None, metavar="NAME_OR_PATH", help=help_text)
-
-
-def friendly_errors(func: F) -> F:
-    """Turn expected failures into one clear sentence; tracebacks only with RAG_QA_DEBUG=1."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from .errors import RagQAError
-
-        try:
-            return func(*args, **kwargs)
-        except RagQAError as exc:  # bad input or a state the user can fix: the sentence says how
-            if os.environ.get("RAG_QA_DEBUG"):
-                raise
-            raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            raise click.Abort() from None
-        except Exception as exc:
-            if os.environ.get("RAG_QA_DEBUG"):
-                raise
-            raise click.ClickException(
-                f"unexpected {type(exc).__name__}: {exc} (run with RAG_QA_DEBUG=1 for details)"
-            ) from None
-
-    return wrapper  # type: ignore[return-value]
+from .config import DEFAULT_MODEL, DEFAULTS, Settings
+from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -78,6 +39,8 @@ def cli(verbose: bool) -> None:
     )
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    for noisy in ("pymilvus", "grpc", "milvus_lite", "ray"):  # they log tracebacks of what rag_qa handles
+        logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.CRITICAL)
 
 
 @cli.command()
@@ -96,6 +59,7 @@ def cli(verbose: bool) -> None:
     default=None,
     help=f"Chunks beyond which the dense index is approximate (FAISS IVF), not exact [{DEFAULTS.ann.threshold:,}].",
 )
+@ray_option
 @json_option
 @friendly_errors
 def build(
@@ -105,6 +69,7 @@ def build(
     full: bool,
     prune: bool,
     ann_threshold: int | None,
+    ray: str | None,
     as_json: bool,
 ) -> None:
     """Build or update the index from SOURCES (files or folders).
@@ -125,6 +90,7 @@ def build(
         show_progress=sys.stderr.isatty(),
         ann_threshold=ann_threshold,
         settings=Settings.from_env(),
+        ray=ray,
     )
     _report_build(summary, as_json)
 
@@ -220,6 +186,8 @@ def ask(
 @click.option("--out", type=click.Path(file_okay=False), help="Write eval.md and recall_at_k.png here.")
 @_model_option("Embedding model ('none' = lexical only).")
 @rerank_option
+@store_option
+@ray_option
 @json_option
 @friendly_errors
 def evaluate(
@@ -233,9 +201,14 @@ def evaluate(
     out: str | None,
     model: str | None,
     rerank: str | None,
+    store: str | None,
+    ray: str | None,
     as_json: bool,
 ) -> None:
-    """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA)."""
+    """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA).
+
+    The index is built in a temporary store: a directory, or with --store one of that kind (a Milvus Lite
+    file beside the temporary folder, or a new collection name on a Milvus server, dropped afterwards)."""
     from .evaluation import evaluate as run_eval
 
     report = run_eval(
@@ -251,6 +224,8 @@ def evaluate(
         out=out,
         rerank=rerank,
         settings=Settings.from_env(),
+        store=store,
+        ray=ray,
     )
     if as_json:
         _emit(report)
@@ -307,8 +282,14 @@ def model(prepare: bool, as_json: bool) -> None:
 @cli.command()
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (0.0.0.0 exposes it).")
-@click.option("--port", envvar="RAG_QA_PORT", default=7860, show_default=True, type=click.IntRange(1, 65535),
-              help="Port to serve on (env RAG_QA_PORT).")
+@click.option(
+    "--port",
+    envvar="RAG_QA_PORT",
+    default=7860,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to serve on (env RAG_QA_PORT).",
+)
 @click.option("--auth", envvar="RAG_QA_AUTH", default=None, metavar="USER:PASSWORD", help="Require a login.")
 @rerank_option
 @friendly_errors

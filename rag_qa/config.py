@@ -117,6 +117,16 @@ class AnnSettings:
 
 
 @dataclass(frozen=True)
+class RaySettings:
+    # Distributed embedding (ray_encoding.py, `rag-qa build --ray`): Ray Data actors holding the model.
+    actors: int = 2  # actors encoding at once (each loads the model; one GPU each when the cluster has GPUs)
+    batch_size: int = 256  # texts per actor call
+    cpus_per_actor: int = 1  # CPUs (and torch threads) of each actor
+    cpus: int = 0  # CPUs of a Ray started on this machine (0: all)
+    documents_per_batch: int = 2048  # articles per encoding round (each round starts its actors)
+
+
+@dataclass(frozen=True)
 class Settings:
     chunking: ChunkingSettings = ChunkingSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
@@ -124,6 +134,7 @@ class Settings:
     abstention: AbstentionSettings = AbstentionSettings()
     build: BuildSettings = BuildSettings()
     ann: AnnSettings = AnnSettings()
+    ray: RaySettings = RaySettings()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

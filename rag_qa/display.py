@@ -16,7 +16,7 @@ WEAK_EVIDENCE = (
 
 
 def plural(count: int, noun: str) -> str:
-    """"1 article", "2 articles", "1,200 passages"."""
+    """ "1 article", "2 articles", "1,200 passages"."""
     return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
@@ -80,6 +80,13 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
             f"{thresholds['min_lexical_evidence']} (calibrated on {thresholds.get('background_questions')} "
             "background questions)",
         ))  # fmt: skip
+        scripts = thresholds.get("by_script") or {}
+        if all("confident_evidence" in scripts.get(s, {}) for s in ("arabic", "other")) and scripts:
+            level_text = (f"{scripts['arabic']['confident_evidence']} for Arabic questions, "
+                          f"{scripts['other']['confident_evidence']} for others")  # fmt: skip
+        else:
+            level_text = str(thresholds.get("confident_evidence", thresholds["min_evidence"]))
+        lines.append(("Confident", f"from dense evidence {level_text} (below it an answer is labelled weak)"))
     else:
         lines.append(("Not found", f"below lexical evidence {DEFAULTS.answering.min_lexical_evidence} (fixed rule)"))
     level = details.get("confidence")
@@ -89,10 +96,14 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
             f"from lexical evidence {level['lexical_evidence']} (below it an answer is labelled weak; "
             f"{level['background_confident']:.0%} of {level['background_questions']} background questions reach it)",
         ))  # fmt: skip
-    deleted = details["deleted_chunks"]
-    storage = f"{details['size_bytes'] / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
-    if deleted:
-        storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
+    deleted, size = details["deleted_chunks"], details["size_bytes"]
+    if details.get("store") == "milvus":
+        lines.append(("Store", f"Milvus at {details['store_location']}"))
+        storage = f"{size / 2**20:.1f} MB (Milvus Lite file)" if size is not None else "on the Milvus server"
+    else:
+        storage = f"{size / 2**20:.1f} MB in {plural(details['segments'], 'segment')}"
+        if deleted:
+            storage += f" ({plural(deleted, 'deleted passage')} until the next merge)"
     lines.append(("Size", storage))
     lines += [("Warning", w) for w in details["warnings"] if not w.startswith(LEXICAL_ONLY_WARNING)]  # (see Model)
     return lines

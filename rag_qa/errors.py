@@ -37,3 +37,7 @@ class BadQuestion(RagQAError):
 
 class SourceMissing(RagQAError):
     """A source to index or remove does not exist (or is not one of the index's sources)."""
+
+
+class StoreUnavailable(RagQAError):
+    """The store named (Milvus) cannot be used: its client is not installed or it cannot be reached."""

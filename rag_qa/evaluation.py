@@ -23,6 +23,7 @@ from .errors import RagQAError
 from .formats import doc_id_for, squad_paragraph_key
 from .ingest import display_name
 from .pipeline import RagQA, build_index
+from .storage.store import temporary_store
 from .textnorm import words
 
 
@@ -107,8 +108,13 @@ def evaluate(
     out: str | Path | None = None,
     rerank: str | None = None,
     settings: Settings | None = None,
+    store: str | None = None,
+    ray: str | None = None,
 ) -> dict[str, Any]:
     """Index the corpus (plus distractors) in a temporary folder and measure every question.
+
+    ``store``: build in a temporary store of that kind instead (``milvus://…`` or a Milvus Lite ``….db``:
+    storage/store.py); ``ray``: encode on Ray (ray_encoding.py).
 
     With ``unanswerable``, also the share of those questions answered "not found". With ``out``,
     also write ``eval.md`` and ``recall_at_k.png`` (recall@k, k = 1..20, for every available mode).
@@ -119,10 +125,10 @@ def evaluate(
         raise RagQAError("No question of the questions file matches a paragraph of the corpus by id.")
     files = [unanswerable] if isinstance(unanswerable, str | Path) else list(unanswerable or ())
     negatives = [question for path in files for question in read_unanswerable(path)]
-    with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as index_dir:
+    with tempfile.TemporaryDirectory(prefix="rag_qa_eval_") as folder, temporary_store(store, folder) as index_dir:
         sources = [corpus, *extra_sources]
         summary = build_index(
-            sources, index_dir, model=model, full=True, show_progress=show_progress, settings=settings
+            sources, index_dir, model=model, full=True, show_progress=show_progress, settings=settings, ray=ray
         )
         qa = RagQA.load(index_dir, rerank=rerank, settings=settings)
         report = score_answers(qa, _progress(asked, show_progress), max(k, 10), mode)

@@ -33,15 +33,9 @@ from .errors import (
 from .ingest import read_sources
 from .records import Article, BuildSummary, FileResult, IndexedChunk
 from .sources import SourcePlan, plan_sources
-from .storage import (
-    IndexReader,
-    IndexWriter,
-    Manifest,
-    TrackedFile,
-    read_build_state,
-    read_current_manifest,
-    remove_stale_versions,
-)
+from .storage import Manifest, TrackedFile
+from .storage.manifest import REBUILD_HINT
+from .storage.store import Reader, Store, Writer, open_store
 from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
@@ -49,7 +43,7 @@ log = logging.getLogger("rag_qa")
 
 
 def locked_build(
-    index_dir: str | Path | None,
+    index_dir: str | Path | Store | None,
     model: str | None,
     named_sources: list[str],
     forget: Sequence[str],
@@ -61,13 +55,19 @@ def locked_build(
     on_progress: Callable[[int], None] | None,
     settings: Settings,
     embedder: Embedder | None,
+    ray: str | None = None,
 ) -> BuildSummary:
     started = time.perf_counter()
-    index_dir = Path(index_dir or DEFAULT_INDEX)
+    store = open_store(index_dir, DEFAULT_INDEX)
     if ann_threshold is not None:
         settings = replace(settings, ann=replace(settings.ann, threshold=ann_threshold))
-    on_disk = _current_manifest(index_dir)
+    if ray:  # an encoding round starts Ray's actors: fewer, larger rounds
+        per_round = settings.ray.documents_per_batch
+        settings = replace(settings, build=replace(settings.build, documents_per_batch=per_round))
+    on_disk = _current_manifest(store, full)
     named: str | None
+    if model is None and embedder is None and on_disk is not None and not on_disk.fallback_reason:
+        keep_model = True  # no --model: an update keeps the index's own model (lexical-only, as asked, stays so)
     if keep_model and on_disk is not None:
         named, requested = on_disk.model_name or NO_MODEL, on_disk.model_requested
     else:
@@ -75,43 +75,59 @@ def locked_build(
         requested = named or DEFAULT_MODEL
     # before anything is written: a typo in a source is an error that leaves the index as it is
     remembered = on_disk.sources if on_disk else []
-    plan_sources(named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir)
+    roots = on_disk.source_roots if on_disk else {}
+    plan_sources(named_sources, remembered, prune=prune, forget=forget, index_dir=store.location, roots=roots)
     if forget and on_disk is None:
-        raise IndexMissing(f"No index at {index_dir}: nothing to remove.")
-    index_dir.mkdir(parents=True, exist_ok=True)
+        raise IndexMissing(f"No index at {store.location}: nothing to remove.")
 
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     try:
-        with FileLock(str(index_dir / ".build.lock"), timeout=settings.build.lock_timeout_s):
-            remove_stale_versions(index_dir, settings.build.keep_versions)
+        with store.build_lock(settings.build.lock_timeout_s):
+            store.prepare(settings)
             setup = set_up_build(
-                index_dir, requested, explicit=named is not None, full=full, settings=settings,
+                store, requested, explicit=named is not None, full=full, settings=settings,
                 keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk, embedder=embedder,
             )  # fmt: skip
-            build = Indexer(index_dir, requested, setup, settings)
+            if ray and setup.embedder is not None:
+                from .ray_encoding import on_ray
+
+                setup.embedder = on_ray(setup.embedder, ray, settings.ray, settings.build.embed_batch_size)
+            elif ray:
+                setup.warnings.append("--ray had nothing to encode: the index is lexical-only.")
+            build = Indexer(store, requested, setup, settings)
             plan = plan_sources(
-                named_sources, remembered, prune=prune, forget=forget, index_dir=index_dir,
-                from_scratch=build.previous is None and on_disk is not None,
+                named_sources, remembered, prune=prune, forget=forget, index_dir=store.location,
+                from_scratch=build.previous is None and on_disk is not None, roots=roots,
             )  # fmt: skip
             return build.run(plan, show_progress, started, on_progress)
     except Timeout:
-        raise BuildLocked(f"Another build is running on {index_dir}; wait for it to finish and try again.") from None
+        location = store.location
+        raise BuildLocked(f"Another build is running on {location}; wait for it to finish and try again.") from None
 
 
-def _current_manifest(index_dir: Path) -> Manifest | None:
+def _current_manifest(store: Store, full: bool) -> Manifest | None:
+    """The current version's manifest (None for a new index). A damaged one stops the build unless it is a
+    ``--full`` rebuild: the sources it remembers cannot be read, and an update would drop their articles."""
     try:
-        return read_current_manifest(index_dir)
-    except (IndexMissing, IndexCorrupt):
+        return store.current_manifest()
+    except IndexMissing:
         return None
+    except IndexCorrupt as exc:
+        if full:
+            return None
+        damage = str(exc).replace(REBUILD_HINT, "").strip()
+        raise IndexCorrupt(
+            f"{damage} Nothing was changed: `rag-qa build --full SOURCE…` rebuilds it from the sources you name."
+        ) from None
 
 
 class Indexer:
     """One build or update of an index (with what build_setup settled): each source's articles, then the
     new version with its calibration."""
 
-    def __init__(self, index_dir: Path, requested: str, setup: BuildSetup, settings: Settings = DEFAULTS) -> None:
-        self.index_dir = index_dir
+    def __init__(self, store: Store, requested: str, setup: BuildSetup, settings: Settings = DEFAULTS) -> None:
+        self.store = store
         self.settings = settings
         self.requested = requested
         self.embedder, self.fallback_reason = setup.embedder, setup.fallback_reason
@@ -127,14 +143,15 @@ class Indexer:
     def run(
         self, plan: SourcePlan, show_progress: bool, started: float, on_progress: Callable[[int], None] | None = None
     ) -> BuildSummary:
-        known, files = read_build_state(self.index_dir, self.previous)
+        known, files = self.store.build_state(self.previous)
         seen = self._carry_unread(plan, known, files)
         for warning in plan.warnings:
             self._warn(warning)
-        self._writer: IndexWriter | None = None
+        self._writer: Writer | None = None
         handled = 0
         try:
-            results = read_sources(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f)
+            skip = None if self.store.location.startswith("milvus://") else Path(self.store.location)  # `build .`
+            results = read_sources(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f, skip=skip)
             if show_progress:
                 from tqdm import tqdm
 
@@ -158,7 +175,7 @@ class Indexer:
                 writer = self._open_writer()
                 writer.remove_documents(vanished)
                 writer.replace_source_files(self.files_read)
-                staged = writer.finish(self._manifest_fields(time.perf_counter() - started, plan.remembered))
+                staged = writer.finish(self._manifest_fields(time.perf_counter() - started, plan))
                 try:
                     calibration = self._calibration(staged)
                 finally:
@@ -179,7 +196,7 @@ class Indexer:
             lexical_only_reason=self.fallback_reason or manifest.fallback_reason,
             problems=tuple(self.problems),
             warnings=tuple(self.warnings),
-            index=str(self.index_dir),
+            index=self.store.location,
             sources=tuple(manifest.sources),
             **self.counts,
         )
@@ -203,7 +220,7 @@ class Indexer:
         self.counts["kept"] = len(carried & set(known))
         return carried
 
-    def _calibration(self, reader: IndexReader) -> dict[str, Any]:
+    def _calibration(self, reader: Reader) -> dict[str, Any]:
         """The evidence thresholds and confident level of the new version (abstention.py); the previous
         ones while they still hold."""
         settings, chunks = self.settings, reader.chunk_count
@@ -218,11 +235,11 @@ class Indexer:
             return {"abstention": previous, "confidence": level}
         return {"abstention": calibrate(reader, self.embedder, settings), "confidence": level}
 
-    def _open_writer(self) -> IndexWriter:
+    def _open_writer(self) -> Writer:
         """The new version is started only once something changed (a no-change build writes nothing)."""
         if self._writer is None:
             dimension = self.embedder.dimension if self.embedder else None
-            self._writer = IndexWriter(self.index_dir, self.previous, dimension, self.settings)
+            self._writer = self.store.writer(self.previous, dimension, self.settings)
         return self._writer
 
     def _take_file(
@@ -285,7 +302,7 @@ class Indexer:
                 for chunk_id, chunk in zip(ids, stored, strict=True):
                     writer.add_sentences(chunk_id, sentences[chunk.embed_hash])
 
-    def _manifest_fields(self, seconds: float, sources: Sequence[str]) -> dict[str, Any]:
+    def _manifest_fields(self, seconds: float, plan: SourcePlan) -> dict[str, Any]:
         software = {"rag_qa": __version__, "numpy": np.__version__}
         retrieval = self.settings.retrieval
         if self.embedder is not None:
@@ -304,5 +321,6 @@ class Indexer:
             created_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             build_seconds=round(seconds, 3),
             software=software,
-            sources=list(sources),
+            sources=list(plan.remembered),
+            source_roots=plan.roots(self.previous.source_roots if self.previous else {}),
         )

@@ -20,19 +20,23 @@ TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".zip")
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a single file (or zip member) larger than this is skipped
 def read_sources(
-    sources: Iterable[str | Path], unchanged: Callable[[SourceFile], bool] | None = None
+    sources: Iterable[str | Path],
+    unchanged: Callable[[SourceFile], bool] | None = None,
+    skip: Path | None = None,
 ) -> Iterator[FileResult]:
     """One result per file found under ``sources`` (files or folders), in name order; a source that does
     not exist is a result with no file and one problem.
 
     ``unchanged`` judges each file by name, size and modification time: a file it calls unchanged is not
-    read (its result is its record, marked unchanged)."""
+    read (its result is its record, marked unchanged). ``skip``: a folder never read (the index itself)."""
+    skipped = skip.resolve() if skip is not None else None
     for source in sources:
         path = Path(source)
         if not path.exists():
             yield FileResult(None, (), (Problem(str(source), "no such file or folder"),))
         elif path.is_dir():
-            for file in sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))):
+            files = (p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+            for file in sorted(f for f in files if skipped is None or skipped not in f.resolve().parents):
                 yield read_file(file, unchanged)
         else:
             yield read_file(path, unchanged)

@@ -28,11 +28,8 @@ from .records import Answer, BuildSummary, Calibration, Citation, Retrieved
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
 from .sources import covers
-from .storage import (
-    IndexReader,
-    Manifest,
-    read_current_manifest,
-)
+from .storage import Manifest
+from .storage.store import Reader, Store, open_store
 
 log = logging.getLogger("rag_qa")
 
@@ -42,7 +39,7 @@ log = logging.getLogger("rag_qa")
 
 def build_index(
     sources: Iterable[str | Path] | None = None,
-    index_dir: str | Path | None = None,
+    index_dir: str | Path | Store | None = None,
     model: str | None = None,
     full: bool = False,
     show_progress: bool = False,
@@ -53,6 +50,7 @@ def build_index(
     *,
     settings: Settings | None = None,
     embedder: Embedder | None = None,
+    ray: str | None = None,
 ) -> BuildSummary:
     """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
 
@@ -69,22 +67,32 @@ def build_index(
     own model and mode (an upload: a lexical-only index stays lexical-only). ``on_progress`` is called
     with the number of articles handled so far. Beyond ``ann_threshold`` chunks (default 100,000) the
     dense index becomes approximate (FAISS IVF). ``settings``: the tuning values (config.Settings);
-    ``embedder``: an already loaded embedder (``model`` is then its name), e.g. a test's.
+    ``embedder``: an already loaded embedder (``model`` is then its name), e.g. a test's. ``index_dir`` may
+    name another store (storage/store.py: ``milvus://host:19530`` or a Milvus Lite ``….db`` file); ``ray``
+    (a Ray address, or ``"local"``) encodes on Ray Data actors (ray_encoding.py).
     """
     return locked_build(
         index_dir, model, [str(s) for s in sources or ()], (), full, show_progress, ann_threshold, prune, keep_model,
-        on_progress, settings or DEFAULTS, embedder,
+        on_progress, settings or DEFAULTS, embedder, ray,
     )  # fmt: skip
 
 
 def remove_sources(
-    sources: Iterable[str | Path], index_dir: str | Path | None = None, *, settings: Settings | None = None
+    sources: Iterable[str | Path],
+    index_dir: str | Path | Store | None = None,
+    *,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
 ) -> BuildSummary:
-    """Remove the articles of remembered ``sources`` from the index and forget them (``rag-qa remove``)."""
+    """Remove the articles of remembered ``sources`` from the index and forget them (``rag-qa remove``).
+    ``embedder``: the index's model already loaded (it may recalibrate the thresholds)."""
     forget = [str(s) for s in sources]
     if not forget:
         raise SourceMissing("Name the source to remove (see `rag-qa info` for the index's sources).")
-    return locked_build(index_dir, None, [], forget, False, False, None, False, True, None, settings or DEFAULTS, None)
+    keep_model = embedder is None
+    return locked_build(
+        index_dir, None, [], forget, False, False, None, False, keep_model, None, settings or DEFAULTS, embedder
+    )
 
 
 # ---------------------------------------------------------------- asking
@@ -95,20 +103,21 @@ class _Loaded:
     """One index version with its retriever and its levels of evidence; swapped as a whole so an answer
     never mixes versions."""
 
-    reader: IndexReader
+    reader: Reader
+    store: Store
     retriever: Retriever
     calibration: Calibration | None = None  # the evidence thresholds, when they hold for this embedder
     confident_at: float | None = None  # the confident level of lexical evidence (abstention.confident_level)
 
     @classmethod
-    def of(cls, reader: IndexReader, retriever: Retriever) -> _Loaded:
+    def of(cls, store: Store, reader: Reader, retriever: Retriever) -> _Loaded:
         """The thresholds are those of the model that built the index (Manifest.read checked their form):
         answering lexical-only, or with another embedder, they do not apply."""
         calibration, embedder = reader.manifest.calibration, retriever.embedder
         if calibration is None or embedder is None or calibration.model != embedder.name:
             calibration = None
         level = reader.manifest.confidence
-        return cls(reader, retriever, calibration, level["lexical_evidence"] if level else None)
+        return cls(reader, store, retriever, calibration, level["lexical_evidence"] if level else None)
 
 
 class RagQA:
@@ -132,7 +141,7 @@ class RagQA:
     @classmethod
     def load(
         cls,
-        index_dir: str | Path | None = None,
+        index_dir: str | Path | Store | None = None,
         model: str | None = None,
         rerank: str | None = None,
         *,
@@ -146,7 +155,8 @@ class RagQA:
         ``settings``: the tuning values (config.Settings)."""
         settings = settings or DEFAULTS
         reranker = reranker or (load_reranker(rerank) if rerank else None)
-        reader = IndexReader(Path(index_dir or DEFAULT_INDEX))
+        store = open_store(index_dir, DEFAULT_INDEX)
+        reader = store.reader()
         named = embedder.name if embedder is not None else model
         built_with = reader.manifest.model_name
         if named and named != NO_MODEL and canonical_model_name(named) != built_with:
@@ -167,7 +177,7 @@ class RagQA:
         if named == NO_MODEL:
             embedder = None
         retriever = Retriever(reader, embedder, settings.retrieval)
-        return cls(_Loaded.of(reader, retriever), embedder, warnings, reranker, settings)
+        return cls(_Loaded.of(store, reader, retriever), embedder, warnings, reranker, settings)
 
     @property
     def retriever(self) -> Retriever:
@@ -220,15 +230,15 @@ class RagQA:
     def refresh(self) -> bool:
         """Switch to a newer index version on disk, if a build made one. Returns True when it switched."""
         with self._swap:
-            current = self._loaded.reader
+            current, store = self._loaded.reader, self._loaded.store
             try:
-                on_disk = read_current_manifest(current.index_dir)
+                on_disk = store.current_manifest()
             except (IndexMissing, IndexCorrupt):
                 return False
             if on_disk.version_dir == current.manifest.version_dir:
                 return False
             retrieval = self.settings.retrieval
-            reader = IndexReader(current.index_dir)
+            reader = store.reader()
             embedder, name = self._embedder, reader.manifest.model_name
             if name != current.manifest.model_name:  # rebuilt with another model (or none)
                 try:
@@ -237,7 +247,7 @@ class RagQA:
                     log.warning("%s Answering lexical-only.", exc)
                     embedder = None
                 self._embedder = embedder
-            self._loaded = _Loaded.of(reader, Retriever(reader, embedder, retrieval))
+            self._loaded = _Loaded.of(store, reader, Retriever(reader, embedder, retrieval))
             return True
 
     def info(self) -> dict[str, Any]:
@@ -264,9 +274,7 @@ class RagQA:
             "lexical_only_reason": manifest.fallback_reason,
             "built_at": manifest.created_at,
             "build_seconds": manifest.build_seconds,
-            "size_bytes": reader.size_bytes(),
-            "segments": len(reader.segments),
-            "deleted_chunks": sum(len(s.tombstones.chunks) for s in reader.segments),  # until their merge
+            **reader.storage_details(),  # the store, its size_bytes, segments and deleted_chunks
             "abstention": manifest.abstention,  # the evidence thresholds calibrated by the build (abstention.py)
             "confidence": manifest.confidence,  # the confident level of lexical evidence (abstention.py)
             "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},

@@ -12,7 +12,7 @@ from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
 from .errors import BadArgument
 from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
-from .storage import IndexReader
+from .storage.store import Reader
 from .textnorm import char_grams
 from .textnorm import terms as analyze
 
@@ -30,7 +30,7 @@ def reciprocal_rank_fusion(
 
 class Retriever:
     def __init__(
-        self, reader: IndexReader, embedder: Embedder | None, settings: RetrievalSettings = DEFAULTS.retrieval
+        self, reader: Reader, embedder: Embedder | None, settings: RetrievalSettings = DEFAULTS.retrieval
     ) -> None:
         self.reader = reader
         self.embedder = embedder if reader.has_dense else None
@@ -53,19 +53,20 @@ class Retriever:
         question already encoded (questions encoded in one batch)."""
         own = analyze(text)
         extra = [t for t in analyze(context) if t not in own] if context else []
-        weights = {t: self.idf(t) for t in dict.fromkeys(own)}
-        weights |= {t: self.settings.context_weight * self.idf(t) for t in dict.fromkeys(extra)}
+        idf = self.idfs([*own, *extra])
+        weights = {t: idf[t] for t in dict.fromkeys(own)}
+        weights |= {t: self.settings.context_weight * idf[t] for t in dict.fromkeys(extra)}
         if mode == "lexical" or self.embedder is None:
             vector = None
         elif vector is None:
             vector = self.embedder.encode_queries([f"{context}\n{text}" if context else text])[0]
         return Query(text, tuple(own), weights, vector, tuple(extra), context)
 
-    def idf(self, term: str) -> float:
-        """BM25's IDF of a word term (terms never seen get the highest)."""
-        df = self.reader.document_frequency(term)
+    def idfs(self, terms: Sequence[str]) -> dict[str, float]:
+        """BM25's IDF of each word term, looked up at once (terms never seen get the highest)."""
+        frequencies = self.reader.document_frequencies(set(terms))
         n = max(self.reader.chunk_count, 1)
-        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+        return {t: math.log(1.0 + (n - df + 0.5) / (df + 0.5)) for t, df in frequencies.items()}
 
     def for_answer(self, query: Query, mode: str, k: int) -> Retrieved:
         """What an answer from ``k`` passages draws on (``RagQA.ask``, ``search`` and the calibration):

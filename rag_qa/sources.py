@@ -9,7 +9,7 @@ exist). A SOURCE that does not exist is an error, so a typo never empties an ind
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,11 @@ class SourcePlan:
     forgotten: tuple[str, ...]  # remembered sources whose articles this build removes
     remembered: tuple[str, ...]  # what the new version remembers
     warnings: tuple[str, ...] = ()
+
+    def roots(self, previous: Mapping[str, str]) -> dict[str, str]:
+        """Each remembered source's absolute path: as recorded for those this build kept, as found here for
+        those it read."""
+        return {s: previous[s] if s in self.kept and s in previous else str(Path(s).resolve()) for s in self.remembered}
 
     def reads(self, file_name: str) -> bool:
         return any(covers(source, file_name) for source in self.read)
@@ -50,13 +55,19 @@ def plan_sources(
     from_scratch: bool = False,
     forget: Sequence[str] = (),
     index_dir: Path | str = "index",
+    roots: Mapping[str, str] | None = None,
 ) -> SourcePlan:
     """The plan of one build. ``named``: the sources on the command line; ``remembered``: those of the
     current version; ``from_scratch``: the build rewrites everything (``--full``, a new model), so every
-    source that stays must be read; ``forget``: sources ``rag-qa remove`` drops (must be remembered)."""
+    source that stays must be read; ``forget``: sources ``rag-qa remove`` drops (must be remembered);
+    ``roots``: where each remembered source was when indexed (a relative one run from another folder is
+    another folder: it is kept as it is, not read)."""
+    index = Path(index_dir).resolve()
     for source in named:
         if not Path(source).exists():
             raise SourceMissing(f"No such file or folder: {source}. Nothing was changed in the index at {index_dir}.")
+        if Path(source).resolve() == index or index in Path(source).resolve().parents:
+            raise SourceMissing(f"{source} is the index itself, not articles. Nothing was changed.")
     named = _distinct(display_name(Path(s)) for s in named)
     remembered = _distinct(remembered)
     unknown = [s for s in forget if not any(_same(s, r) for r in remembered)]
@@ -76,8 +87,21 @@ def plan_sources(
     if prune:
         forgotten += [r for r in remembered if (not any(_same(r, s) for s in named)) if named or not Path(r).exists()]
     staying = [r for r in remembered if r not in forgotten and not any(_same(r, s) for s in named)]
-    missing = [r for r in staying if not Path(r).exists()]
+    roots = roots or {}
+    moved = [r for r in staying if r in roots and str(Path(r).resolve()) != roots[r] and Path(roots[r]).exists()]
+    missing = [r for r in staying if r not in moved and not Path(r).exists()]
     warnings: list[str] = []
+    if from_scratch and moved:
+        raise SourceMissing(
+            f"The source {moved[0]} of the index at {index_dir} is {roots[moved[0]]}, but here {moved[0]} names "
+            f"{Path(moved[0]).resolve()}; this build rewrites the index from its sources. Run it where the index "
+            "was built. Nothing was changed."
+        )
+    for source in moved:
+        warnings.append(
+            f"The source {source} is {roots[source]}, but from here {source} names {Path(source).resolve()}: "
+            "its articles stay as they are (build from where it was indexed to update them)."
+        )
     if forget and not named:
         read: list[str] = []
     elif named and not from_scratch:
@@ -89,7 +113,7 @@ def plan_sources(
                 f"the index from its sources. Restore it, or drop its articles with `rag-qa remove {missing[0]}`. "
                 "Nothing was changed."
             )
-        read = [*named, *(r for r in staying if r not in missing)]
+        read = [*named, *(r for r in staying if r not in missing and r not in moved)]
     for source in missing:
         warnings.append(
             f"The source {source} no longer exists; its articles stay in the index "

@@ -113,11 +113,16 @@ def test_damaged_index_files_say_rebuild_with_full(tiny_model, seed_dir, tmp_pat
         RagQA.load(tmp_path / "missing")
 
 
-def test_a_damaged_index_is_replaced_by_the_next_build(lexical_index, seed_dir, tmp_path):
+def test_a_damaged_index_is_replaced_only_by_a_full_build(lexical_index, seed_dir, tmp_path):
+    """Its remembered sources cannot be read: an update would keep only the source named, so it stops."""
     copy, _ = _copy(lexical_index, tmp_path)
     (copy / "manifest.json").write_text("{ truncated")
-    summary = build_index([seed_dir], copy, model="none")
-    assert summary.documents == 1 and any("Rebuilding from scratch" in w for w in summary.warnings)
+    before = sorted(p.name for p in copy.iterdir())
+    with pytest.raises(IndexCorrupt, match=r"Nothing was changed: `rag-qa build --full"):
+        build_index([seed_dir], copy, model="none")
+    assert sorted(p.name for p in copy.iterdir()) == before
+    summary = build_index([seed_dir], copy, model="none", full=True)
+    assert summary.documents == 1
     assert RagQA.load(copy).ask(US_SIDE_AR).found
 
 

@@ -75,7 +75,7 @@ def test_building_elsewhere_without_seeds_never_empties_the_index(workspace, tmp
     summary = json.loads(result.stdout)
     # seeds and mine are not here: warned about, kept
     assert summary["documents"] == 2 and summary["removed"] == 0
-    assert "seeds no longer exists; its articles stay" in result.stderr
+    assert "from here seeds names" in result.stderr and "its articles stay" in result.stderr
     assert json.loads((workspace / "index" / "manifest.json").read_text())["documents"] == before["documents"]
     fresh = run("build", "--index", "new-index", "--model", "none")
     assert fresh.exit_code == 1 and "Nothing to index" in fresh.output and "rag-qa build PATH" in fresh.output
@@ -158,3 +158,39 @@ def test_make_run_builds_without_removing_articles_indexed_from_elsewhere(worksp
     assert done.returncode == 0, done.stderr
     assert "2 articles" in done.stdout and "0 removed" in done.stdout
     assert manifest()["documents"] == 2
+
+
+def test_make_run_keeps_the_index_model_when_the_default_model_is_there(workspace, bundled):
+    """An index built lexical-only on purpose stays so: `rag-qa build` with no --model updates an index
+    with its own model, even where the default could be loaded."""
+    build()
+    build("mine")
+    done = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "build", "INDEX=index", f"PY={sys.executable}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "lexical-only, as asked" in done.stdout and "0 removed" in done.stdout
+    assert manifest()["documents"] == 2 and manifest()["mode"] == "lexical" and not manifest()["fallback_reason"]
+
+
+def test_a_relative_source_seen_from_another_folder_is_kept_as_it_was(workspace, tmp_path_factory, monkeypatch):
+    """`mine` remembered from one folder is not the `mine` of another: building there keeps its articles."""
+    build("mine")
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "mine").mkdir()
+    (elsewhere / "mine" / "dam.txt").write_text(DAM, "utf-8")
+    monkeypatch.chdir(elsewhere)
+    result = run("build", "--index", str(workspace / "index"), "--model", "none", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["removed"] == 0 and summary["added"] == 0 and summary["documents"] == 1  # mine's port.txt
+    assert any("from here mine names" in w for w in summary["warnings"])
+
+
+def test_the_index_folder_is_never_read_as_articles(workspace):
+    build()
+    result = run("build", "index", "--index", "index", "--model", "none")
+    assert result.exit_code == 1 and "is the index itself" in result.output
+    summary = build(".")  # the working folder holds the index: its files are not articles
+    assert summary["errors"] == 0 and summary["documents"] == 2 and summary["removed"] == 0

@@ -41,10 +41,12 @@ class Manifest:
     build_seconds: float
     software: dict[str, str] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)  # what the build indexed, so the app can add to it
+    source_roots: dict[str, str] = field(default_factory=dict)  # each source's absolute path when indexed
     segments: list[dict[str, Any]] = field(default_factory=list)  # segments.SegmentInfo of each segment
     next_chunk_id: int = 1  # chunk ids are never reused
     abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
     confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
+    store: dict[str, Any] | None = None  # where the index lives, when not in this directory (storage/milvus.py)
 
     @cached_property
     def calibration(self) -> Calibration | None:
@@ -61,16 +63,25 @@ class Manifest:
     @classmethod
     def read(cls, path: Path) -> Manifest:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise IndexMissing(f"No index at {path.parent}: build one with `rag-qa build`.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        except (OSError, UnicodeDecodeError):
+            raise IndexCorrupt(f"The index manifest {path} is unreadable. {REBUILD_HINT}") from None
+        return cls.parse(text, path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path | str) -> Manifest:
+        """A manifest from its JSON (``path``: where it was read, for messages); IndexCorrupt when damaged."""
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
             raise IndexCorrupt(f"The index manifest {path} is unreadable. {REBUILD_HINT}") from None
         if not isinstance(data, dict) or data.get("format") != "rag_qa-index":
             raise IndexCorrupt(f"{path} is not a rag_qa index manifest. {REBUILD_HINT}")
         if data.get("format_version") != FORMAT_VERSION:
             raise IndexCorrupt(
-                f"The index at {path.parent} has format version {data.get('format_version')}; this rag_qa reads "
+                f"The index {path} has format version {data.get('format_version')}; this rag_qa reads "
                 f"version {FORMAT_VERSION}. {REBUILD_HINT}"
             )
         data.pop("format")

@@ -6,8 +6,9 @@ import json
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +61,9 @@ class IndexReader:
     def document_frequency(self, word: str) -> int:
         """How many live chunks hold this (stemmed) word term."""
         return self.word_frequencies.get(word, 0)
+
+    def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
+        return {word: self.word_frequencies.get(word, 0) for word in words}
 
     def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]:
         """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0)."""
@@ -130,6 +134,14 @@ class IndexReader:
 
     def size_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.dir.rglob("*") if p.is_file())
+
+    def storage_details(self) -> dict[str, Any]:
+        return {
+            "store": "directory",
+            "size_bytes": self.size_bytes(),
+            "segments": len(self.segments),
+            "deleted_chunks": sum(len(s.tombstones.chunks) for s in self.segments),  # until their merge
+        }
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,75 @@
+"""The options the ``rag-qa`` commands share, and the wrapper that turns library errors into one sentence."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from .config import DEFAULT_INDEX
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STORE_HELP = (
+    "Where the index lives instead of --index: a directory, milvus://host:19530[/name], or a Milvus Lite "
+    "file such as ./archive.milvus.db (env RAG_QA_STORE)."
+)
+store_option = click.option("--store", envvar="RAG_QA_STORE", default=None, metavar="URI", help=STORE_HELP)
+ray_option = click.option(
+    "--ray", envvar="RAY_ADDRESS", default=None, is_flag=False, flag_value="local", metavar="[ADDRESS]",
+    help="Encode on Ray Data actors: a cluster's address (env RAY_ADDRESS), or none for a Ray on this machine.",
+)  # fmt: skip
+
+
+def index_option(func: F) -> F:
+    """``--index DIR`` and ``--store URI`` (which wins), passed to the command as ``index_dir``."""
+
+    @click.option(
+        "--index", "index_dir", envvar="RAG_QA_INDEX", default=DEFAULT_INDEX, show_default="index",
+        help="Index directory (env RAG_QA_INDEX).",
+    )  # fmt: skip
+    @store_option
+    @wraps(func)
+    def wrapper(*args: Any, index_dir: str, store: str | None, **kwargs: Any) -> Any:
+        return func(*args, index_dir=store or index_dir, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+rerank_option = click.option(
+    "--rerank", envvar="RAG_QA_RERANK", default=None, metavar="MODEL",
+    help="Cross-encoder that re-orders the passages, e.g. BAAI/bge-reranker-v2-m3 (env RAG_QA_RERANK; off by default).",
+)  # fmt: skip
+
+
+def _model_option(help_text: str) -> Callable[[F], F]:
+    return click.option("--model", "-m", envvar="RAG_QA_MODEL", default=None, metavar="NAME_OR_PATH", help=help_text)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn expected failures into one clear sentence; tracebacks only with RAG_QA_DEBUG=1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import RagQAError
+
+        try:
+            return func(*args, **kwargs)
+        except RagQAError as exc:  # bad input or a state the user can fix: the sentence says how
+            if os.environ.get("RAG_QA_DEBUG"):
+                raise
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            if os.environ.get("RAG_QA_DEBUG"):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {exc} (run with RAG_QA_DEBUG=1 for details)"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,174 @@
+"""Both stores, the index directory and Milvus (Milvus Lite as the real engine), pass the same tests:
+the same answers, incremental add/change/remove as a full rebuild, a model mismatch refused, and a
+build that crashes leaving the previous version answering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import DATA, SEED, SULLIVAN, US_SIDE_AR
+from fakes import HashingEmbedder
+
+from rag_qa import RagQA, build_index
+from rag_qa.errors import IndexMissing, ModelMismatch
+from rag_qa.pipeline import remove_sources
+from rag_qa.storage.milvus import REWEIGHT_DRIFT
+from rag_qa.storage.writer import IndexWriter
+
+MilvusWriter = pytest.importorskip("rag_qa.storage.milvus_writer").MilvusWriter
+
+STORES = ["directory", "milvus"]
+
+
+def location(kind: str, folder: Path, name: str = "index") -> str:
+    return str(folder / (f"{name}.milvus.db" if kind == "milvus" else name))
+
+
+def paragraphs() -> list[str]:
+    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
+    return [p["context"] for article in data["data"] for p in article["paragraphs"]]
+
+
+def questions() -> list[str]:
+    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
+    return [q["question"] for a in data["data"] for p in a["paragraphs"] for q in p["qas"]][::3]
+
+
+def write(folder: Path, texts: dict[int, str]) -> None:
+    folder.mkdir(exist_ok=True)
+    for path in folder.glob("*.txt"):
+        path.unlink()
+    for number, text in texts.items():
+        (folder / f"p{number:02d}.txt").write_text(f"فقرة {number}\n{text}", encoding="utf-8")
+
+
+Ranking = list[list[tuple[str, int, int, float]]]
+
+
+def results(qa: RagQA, mode: str) -> Ranking:
+    return [[(c.doc_id, c.start, c.end, round(c.score, 3)) for c in qa.search(q, k=5, mode=mode)] for q in questions()]
+
+
+def same_ranking(mine: Ranking, theirs: Ranking) -> None:
+    """The same passages in the same order, scores within REWEIGHT_DRIFT: after an update a Milvus index's
+    older chunks keep the BM25 length normalisation of an average within that share of today's."""
+    assert [[row[:3] for row in ranking] for ranking in mine] == [[row[:3] for row in ranking] for ranking in theirs]
+    for ranking, other in zip(mine, theirs, strict=True):
+        assert [row[3] for row in ranking] == pytest.approx([row[3] for row in other], rel=REWEIGHT_DRIFT, abs=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_milvus_answers_as_the_directory_index(tmp_path, seed_dir, mode):
+    """Same passages, same order, same BM25 and cosine scores, same cited answers."""
+    embedder = HashingEmbedder() if mode == "hybrid" else None
+    model = None if embedder else "none"
+    readers = {}
+    for kind in STORES:
+        summary = build_index([seed_dir, DATA / "xquad_ar_small.json"], location(kind, tmp_path), model=model,
+                              embedder=embedder)  # fmt: skip
+        assert summary.mode == mode and summary.documents == 19
+        readers[kind] = RagQA.load(location(kind, tmp_path), embedder=embedder)
+    directory, milvus = readers["directory"], readers["milvus"]
+    for search_mode in ["lexical"] if mode == "lexical" else ["lexical", "dense", "hybrid"]:
+        assert results(milvus, search_mode) == results(directory, search_mode)
+    for question in [US_SIDE_AR, *questions()[:6]]:
+        mine, theirs = milvus.ask(question), directory.ask(question)
+        assert (mine.text, mine.confidence) == (theirs.text, theirs.confidence)
+        assert [(c.doc_id, c.start, c.end, c.highlights) for c in mine.citations] == [
+            (c.doc_id, c.start, c.end, c.highlights) for c in theirs.citations
+        ]
+    assert SULLIVAN in milvus.ask(US_SIDE_AR).text
+    assert milvus.info()["store"] == "milvus" and milvus.manifest.store["kind"] == "milvus"
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_incremental_updates_answer_as_a_full_rebuild(tmp_path, kind):
+    texts = dict(enumerate(paragraphs()))
+    embedder = HashingEmbedder()
+    corpus, index = tmp_path / "corpus", location(kind, tmp_path)
+    write(corpus, {n: t for n, t in texts.items() if n < 12})
+    build_index([corpus], index, embedder=embedder)
+    current = {n: t for n, t in texts.items() if n not in (2, 3, 4)}  # 3 removed, 6 added
+    current[5] = texts[5] + " وأضيفت جملة جديدة إلى هذه الفقرة."  # 1 changed
+    write(corpus, current)
+    encoded_before = len(embedder.documents)
+    summary = build_index([corpus], index, embedder=embedder)
+    assert (summary.added, summary.updated, summary.removed) == (6, 1, 3)
+    again = [t for t in embedder.documents[encoded_before:] if t.startswith("فقرة 0\n")]
+    assert not again  # unchanged articles are not encoded again
+
+    rebuilt = location(kind, tmp_path, "rebuilt")
+    build_index([corpus], rebuilt, embedder=HashingEmbedder(), full=True)
+    incremental, full = RagQA.load(index, embedder=embedder), RagQA.load(rebuilt, embedder=embedder)
+    for mode in ("lexical", "hybrid"):
+        same_ranking(results(incremental, mode), results(full, mode))
+    counts = incremental.manifest.documents, incremental.manifest.chunks
+    assert counts == (full.manifest.documents, full.manifest.chunks)
+    words = ("عاصم", "جديد", "فقر")
+    incremental_reader, full_reader = incremental.retriever.reader, full.retriever.reader
+    assert incremental_reader.document_frequencies(words) == full_reader.document_frequencies(words)
+    changed = full.search(texts[5][:60], k=1, mode="lexical")[0].doc_id
+    assert "وأضيفت جملة جديدة" in str(incremental_reader.document_text(changed))
+    assert all(c.title != "فقرة 3" for c in incremental.search(texts[3][:60], k=5))  # removed
+
+    other = tmp_path / "other"
+    write(other, {99: texts[13]})
+    build_index([other], index, embedder=embedder)
+    summary = remove_sources([other], index, embedder=embedder)
+    assert summary.removed == 1 and summary.documents == full.manifest.documents
+    same_ranking(results(RagQA.load(index, embedder=embedder), "lexical"), results(full, "lexical"))
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_a_build_with_another_model_is_refused_and_changes_nothing(tmp_path, seed_dir, kind):
+    index = location(kind, tmp_path)
+    build_index([seed_dir], index, embedder=HashingEmbedder("test/one"))
+    with pytest.raises(ModelMismatch):
+        build_index([seed_dir], index, embedder=HashingEmbedder("test/two"))
+    with pytest.raises(ModelMismatch):
+        RagQA.load(index, embedder=HashingEmbedder("test/two"))
+    qa = RagQA.load(index, embedder=HashingEmbedder("test/one"))
+    assert qa.manifest.model_name == "test/one" and SULLIVAN in qa.ask(US_SIDE_AR).text
+
+
+@pytest.mark.parametrize("killed", [False, True], ids=["failed", "killed"])
+@pytest.mark.parametrize("kind", STORES)
+def test_a_build_that_crashes_leaves_the_previous_version_answering(tmp_path, seed_dir, kind, killed, monkeypatch):
+    """A build that fails cleans up after itself; one killed before its switch (no cleanup ran) is undone
+    by the next build: rows, term frequencies and all."""
+    embedder = HashingEmbedder()
+    index = location(kind, tmp_path)
+    build_index([seed_dir], index, embedder=embedder)
+    before = results(RagQA.load(index, embedder=embedder), "hybrid")
+    extra = tmp_path / "extra"
+    write(extra, dict(enumerate(paragraphs()[:8])))
+    (seed_dir / SEED.name).write_text(SEED.read_text(encoding="utf-8") + "\nفقرة أضيفت إلى الخبر.", encoding="utf-8")
+    writer_class = MilvusWriter if kind == "milvus" else IndexWriter
+
+    def crash(self, fields, keep):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(writer_class, "publish", crash)
+    if killed:
+        monkeypatch.setattr(writer_class, "abort", lambda self: None)
+    with pytest.raises(OSError):
+        build_index([seed_dir, extra], index, embedder=embedder)
+    qa = RagQA.load(index, embedder=embedder)
+    assert qa.manifest.documents == 1 and results(qa, "hybrid") == before
+    monkeypatch.undo()
+    summary = build_index([seed_dir, extra], index, embedder=embedder)
+    assert (summary.added, summary.updated, summary.documents) == (8, 1, 9)
+    rebuilt = location(kind, tmp_path, "rebuilt")
+    build_index([seed_dir, extra], rebuilt, embedder=HashingEmbedder(), full=True)
+    after, full = RagQA.load(index, embedder=embedder), RagQA.load(rebuilt, embedder=embedder)
+    same_ranking(results(after, "lexical"), results(full, "lexical"))  # term frequencies as if it never crashed
+    same_ranking(results(after, "hybrid"), results(full, "hybrid"))
+
+
+def test_asking_a_milvus_file_that_does_not_exist_creates_nothing(tmp_path):
+    missing = tmp_path / "typo.milvus.db"
+    with pytest.raises(IndexMissing, match="No index in"):
+        RagQA.load(str(missing))
+    assert not missing.exists()
