@@ -36,7 +36,7 @@ class ChatService:
         rerank: str | None = None,
         settings: Settings | None = None,
     ) -> None:
-        self.index_dir = Path(index_dir)
+        self.index_dir = index_dir  # a directory or a store URI (milvus://…, …/x.milvus.db)
         self.rerank = rerank
         self.settings = settings
         self.uploads_dir = Path(uploads_dir or os.environ.get("RAG_QA_UPLOADS") or "seeds/uploads")

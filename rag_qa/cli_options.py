@@ -18,8 +18,18 @@ STORE_HELP = (
     "file such as ./archive.milvus.db (env RAG_QA_STORE)."
 )
 store_option = click.option("--store", envvar="RAG_QA_STORE", default=None, metavar="URI", help=STORE_HELP)
+def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--ray`` takes an optional value, so ``--ray my-articles`` would read the folder as the address."""
+    if value and value != "local" and os.path.exists(value):
+        raise click.BadParameter(
+            f"{value!r} is a file or folder, not a Ray address: write --ray=ADDRESS, or put --ray after the sources."
+        )
+    return value
+
+
 ray_option = click.option(
     "--ray", envvar="RAY_ADDRESS", default=None, is_flag=False, flag_value="local", metavar="[ADDRESS]",
+    callback=_ray_address,
     help="Encode on Ray Data actors: a cluster's address (env RAY_ADDRESS), or none for a Ray on this machine.",
 )  # fmt: skip
 

@@ -172,3 +172,57 @@ def test_asking_a_milvus_file_that_does_not_exist_creates_nothing(tmp_path):
     with pytest.raises(IndexMissing, match="No index in"):
         RagQA.load(str(missing))
     assert not missing.exists()
+
+
+def test_the_chat_app_serves_a_milvus_index_and_adds_uploads_to_it(tmp_path, seed_dir):
+    from rag_qa.chat_service import ChatService
+
+    store = location("milvus", tmp_path)
+    build_index([seed_dir], store, model="none")
+    service = ChatService(store, uploads_dir=tmp_path / "uploads")
+    assert SULLIVAN in service.ask(US_SIDE_AR).text
+    upload = tmp_path / "incoming.txt"
+    upload.write_text("افتتاح ميناء جديد\nافتتح وزير النقل ميناء ينبع الجديد يوم الأحد بطاقة مليون حاوية.", "utf-8")
+    report = service.add_files([upload], lambda done, total: None)
+    assert "Added 1 article" in report and "holds 2 articles" in report
+    answer = service.ask("من افتتح ميناء ينبع؟")
+    assert answer.found and "وزير النقل" in answer.text
+    assert RagQA.load(store).manifest.store["kind"] == "milvus"
+
+
+def test_a_milvus_server_that_does_not_answer_is_one_sentence(tmp_path):
+    from click.testing import CliRunner
+
+    from rag_qa.chat_service import ChatService
+    from rag_qa.cli import cli
+
+    result = CliRunner().invoke(cli, ["ask", "--store", "milvus://127.0.0.1:9/news", "رفح"])
+    assert result.exit_code == 1 and "No Milvus server answers at milvus://127.0.0.1:9/news" in result.output
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+    service = ChatService("milvus://127.0.0.1:9/news", uploads_dir=tmp_path / "uploads")  # the app says the same
+    assert "No Milvus server answers at milvus://127.0.0.1:9/news" in str(service.load_error)
+
+
+def test_the_cli_builds_asks_and_describes_a_milvus_index(tmp_path, seed_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from rag_qa.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    store, folder = "archive.milvus.db", "index"
+    for where in (["--store", store], ["--index", folder]):
+        done = runner.invoke(cli, ["build", str(seed_dir), "--model", "none", *where])
+        assert done.exit_code == 0, done.output
+    answers = [
+        json.loads(runner.invoke(cli, ["ask", US_SIDE_AR, "--json", *where]).stdout)
+        for where in (["--store", store], ["--index", folder])
+    ]
+    assert SULLIVAN in answers[0]["answer"]
+    assert answers[0]["citations"] == answers[1]["citations"] and answers[0]["answer"] == answers[1]["answer"]
+    shown = runner.invoke(cli, ["info", "--store", store]).output
+    assert f"Milvus at {store}" in shown and "MB (Milvus Lite file)" in shown and "1 article" in shown
+    monkeypatch.setenv("RAG_QA_STORE", store)  # the variable names the store for every command
+    assert SULLIVAN in json.loads(runner.invoke(cli, ["ask", US_SIDE_AR, "--json"]).stdout)["answer"]
+    typo = runner.invoke(cli, ["build", "--ray", str(seed_dir)])  # --ray takes an optional address
+    assert typo.exit_code == 2 and "not a Ray address" in typo.output

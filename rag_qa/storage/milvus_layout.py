@@ -33,12 +33,16 @@ def _client(uri: str, location: str) -> Any:
     with _clients_lock:
         if uri not in _clients:
             try:
-                _clients[uri] = MilvusClient(uri=uri)
+                # Milvus Lite's local server refuses the client's 10 s keepalive pings ("too_many_pings")
+                lite = {"grpc.keepalive_time_ms": 2**31 - 1, "grpc.keepalive_permit_without_calls": False}
+                options = {} if location.startswith("milvus://") else {"grpc_options": lite}
+                _clients[uri] = MilvusClient(uri=uri, **options)
             except Exception as exc:  # pymilvus raises its own and grpc's errors
-                first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+                reason = str(getattr(exc, "message", "") or exc or type(exc).__name__).splitlines()[0][:200]
+                if location.startswith("milvus://"):
+                    raise StoreUnavailable(f"No Milvus server answers at {location}: {reason}.") from None
                 raise StoreUnavailable(
-                    f"Milvus at {location} cannot be opened ({first}). A Milvus Lite file can be open in one "
-                    "process only; a server must be running."
+                    f"The Milvus Lite file {location} cannot be opened ({reason}); one process at a time can open it."
                 ) from None
         return _clients[uri]
 

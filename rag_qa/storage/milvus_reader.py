@@ -16,7 +16,8 @@ from ..records import Passage, SentenceVectors
 from .manifest import REBUILD_HINT, Manifest
 from .milvus_layout import MAX_SENTENCES, MilvusConnection, version_key, version_of
 
-_CHUNK_FIELDS = ["id", "build", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source", "date"]
+_CHUNK_FIELDS = ["id", "build", "doc_id", "ordinal", "start", "end", "text", "terms", "title", "source", "date",
+                 "sentences"]  # fmt: skip
 
 
 class MilvusReader:
@@ -37,6 +38,7 @@ class MilvusReader:
         if self.excluded:
             self.filter += f" and id not in {sorted(self.excluded)}"
         self.has_dense = manifest.mode == "hybrid"
+        self._sentence_counts: dict[int, int] = {}  # chunk id → its stored sentences (rows never change)
         try:
             for name in [self.chunks, self.terms, self.documents] + ([self.sentence_rows] if self.has_dense else []):
                 store.load(name)
@@ -101,6 +103,7 @@ class MilvusReader:
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
         found: dict[int, Passage] = {}
         for r in self._rows(chunk_ids, _CHUNK_FIELDS):
+            self._sentence_counts[int(r["id"])] = int(r["sentences"])  # for sentences(), asked next
             found[int(r["id"])] = Passage(
                 int(r["id"]), r["doc_id"], int(r["ordinal"]), int(r["start"]), int(r["end"]), r["text"],
                 tuple(r["terms"].split()), r["title"], r["source"], r["date"] or None,
@@ -110,7 +113,9 @@ class MilvusReader:
     def sentences(self, chunk_ids: Sequence[int]) -> dict[int, SentenceVectors]:
         if not self.has_dense:
             return {}
-        counts = {int(r["id"]): int(r["sentences"]) for r in self._rows(chunk_ids, ["build", "sentences"])}
+        known = {int(c): self._sentence_counts[int(c)] for c in chunk_ids if int(c) in self._sentence_counts}
+        unknown = [c for c in chunk_ids if int(c) not in known]
+        counts = known | {int(r["id"]): int(r["sentences"]) for r in self._rows(unknown, ["build", "sentences"])}
         ids = [c * MAX_SENTENCES + i for c, n in counts.items() for i in range(n)]
         if not ids:
             return {}

@@ -22,6 +22,8 @@ from .milvus_collections import BATCH, create_collections, finish_deletions, gen
 from .milvus_layout import MAX_SENTENCES, REWEIGHT_DRIFT, TEXT_BYTES, MilvusConnection, version_key, version_of
 from .milvus_reader import MilvusReader
 
+MAX_TERM_CHARS = 250  # 4 bytes a character at most: within the terms collection's 1,024-byte keys
+
 
 def _clip(text: str, limit: int = TEXT_BYTES) -> str:
     """Text within a VARCHAR's bytes (UTF-8), cut at a character."""
@@ -118,7 +120,8 @@ class MilvusWriter:
         for gram in set(char_grams(f"{title}\n{text}")):
             self.term_changes[f"g\x1f{gram}"] += change
         for word in set(terms):
-            self.term_changes[f"w\x1f{word}"] += change
+            if len(word) <= MAX_TERM_CHARS:  # a primary key holds 1,024 bytes; longer "words" are noise
+                self.term_changes[f"w\x1f{word}"] += change
 
     def add_document(self, article: Article, chunks: Sequence[IndexedChunk]) -> list[int]:
         ids = list(range(self.next_id, self.next_id + len(chunks)))
