@@ -56,6 +56,11 @@ CONSOLE = {
     "ask-json": [f'rag-qa ask "{US_SIDE}" --json -k 1'],
     "weak": ['rag-qa ask "من فاز بكأس العالم 2022؟"'],
     "remove": ["rag-qa remove my-articles"],
+    "milvus": [
+        "rag-qa build --store archive.milvus.db",
+        f'rag-qa ask --store archive.milvus.db "{US_SIDE}"',
+        "rag-qa info --store archive.milvus.db",
+    ],
 }
 PYTHON_API = f"""from rag_qa import RagQA, build_index
 

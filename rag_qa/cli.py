@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from typing import Any
 
@@ -39,6 +40,7 @@ def cli(verbose: bool) -> None:
     )
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC (Milvus, Ray) prints notices to stderr otherwise
     for noisy in ("pymilvus", "grpc", "milvus_lite", "ray"):  # they log tracebacks of what rag_qa handles
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.CRITICAL)
 

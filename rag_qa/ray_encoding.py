@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -42,13 +43,15 @@ class _Encoder:
 
 def start_ray(address: str | None, settings: RaySettings) -> None:
     """Connect to the cluster at ``address`` (``local``/None: start one here with settings.cpus)."""
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # Ray's and Milvus's gRPC: no fork notices on the terminal
+    os.environ.setdefault("RAY_DATA_LOG_LEVEL", "WARNING")  # no per-round progress lines: the build reports its own
     import ray
 
     if ray.is_initialized():
         return
     options: dict[str, Any] = {
         "include_dashboard": False, "log_to_driver": False, "ignore_reinit_error": True,
-        "logging_level": logging.WARNING,
+        "logging_level": logging.ERROR,
     }  # fmt: skip
     if address and address != LOCAL:
         options["address"] = address
@@ -58,9 +61,7 @@ def start_ray(address: str | None, settings: RaySettings) -> None:
         ray.init(**options)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BadArgument(f"Ray at {address or 'this machine'} cannot be reached: {str(exc).splitlines()[0]}") from None
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # the build shows its own progress
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    ray.data.DataContext.get_current().print_on_execution_start = False  # the build shows its own progress
 
 
 class RayEmbedder:
@@ -94,10 +95,14 @@ class RayEmbedder:
         gpus = ray.cluster_resources().get("GPU", 0)
         cpus = self.settings.cpus_per_actor
         items = ray.data.from_items([{"row": i, "text": t} for i, t in enumerate(texts)])
-        encoded = items.map_batches(
-            _Encoder, fn_constructor_args=(self.factory, cpus), batch_size=self.settings.batch_size,
-            concurrency=self.settings.actors, num_cpus=cpus, num_gpus=1 if gpus else 0, batch_format="numpy",
-        )  # fmt: skip
+        with warnings.catch_warnings():  # max_restarts goes through ray_remote_args, deprecated after Ray 2.60
+            warnings.simplefilter("ignore", DeprecationWarning)
+            encoded = items.map_batches(
+                _Encoder, fn_constructor_args=(self.factory, cpus), batch_size=self.settings.batch_size,
+                compute=ray.data.ActorPoolStrategy(size=self.settings.actors), num_cpus=cpus,
+                num_gpus=1 if gpus else 0, batch_format="numpy",
+                max_restarts=0,  # a failed actor fails the build (the next build redoes it)
+            )  # fmt: skip
         rows = encoded.take_all()
         matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row in rows:

@@ -5,6 +5,7 @@ collection, and the current version's pointer; shared by its reader, writer and 
 from __future__ import annotations
 
 import json
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
@@ -24,6 +25,7 @@ _clients_lock = threading.Lock()
 
 def _client(uri: str, location: str) -> Any:
     """One client per Milvus (Milvus Lite lets one process open its file)."""
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # read when gRPC loads: no notices on the terminal
     try:
         from pymilvus import MilvusClient
     except ImportError:
