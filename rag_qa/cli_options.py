@@ -44,6 +44,11 @@ def index_option(func: F) -> F:
     @store_option
     @wraps(func)
     def wrapper(*args: Any, index_dir: str, store: str | None, **kwargs: Any) -> Any:
+        context = click.get_current_context()
+        typed = context.get_parameter_source("index_dir") == click.core.ParameterSource.COMMANDLINE
+        from_env = context.get_parameter_source("store") == click.core.ParameterSource.ENVIRONMENT
+        if store and from_env and typed:  # an --index typed on the command line wins over RAG_QA_STORE
+            store = None
         return func(*args, index_dir=store or index_dir, **kwargs)
 
     return wrapper  # type: ignore[return-value]

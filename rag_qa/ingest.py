@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,21 +22,23 @@ MAX_FILE_BYTES = 256 * 1024 * 1024  # a single file (or zip member) larger than 
 def read_sources(
     sources: Iterable[str | Path],
     unchanged: Callable[[SourceFile], bool] | None = None,
-    skip: Path | None = None,
+    skip: Sequence[Path] = (),
 ) -> Iterator[FileResult]:
     """One result per file found under ``sources`` (files or folders), in name order; a source that does
     not exist is a result with no file and one problem.
 
     ``unchanged`` judges each file by name, size and modification time: a file it calls unchanged is not
-    read (its result is its record, marked unchanged). ``skip``: a folder never read (the index itself)."""
-    skipped = skip.resolve() if skip is not None else None
+    read (its result is its record, marked unchanged). ``skip``: files and folders never read (the index
+    itself and its lock)."""
+    skipped = [p.resolve() for p in skip]
     for source in sources:
         path = Path(source)
         if not path.exists():
             yield FileResult(None, (), (Problem(str(source), "no such file or folder"),))
         elif path.is_dir():
             files = (p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
-            for file in sorted(f for f in files if skipped is None or skipped not in f.resolve().parents):
+            kept = (f for f in files if not any(s == f.resolve() or s in f.resolve().parents for s in skipped))
+            for file in sorted(kept):
                 yield read_file(file, unchanged)
         else:
             yield read_file(path, unchanged)

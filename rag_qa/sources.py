@@ -26,6 +26,7 @@ class SourcePlan:
     forgotten: tuple[str, ...]  # remembered sources whose articles this build removes
     remembered: tuple[str, ...]  # what the new version remembers
     warnings: tuple[str, ...] = ()
+    moved: tuple[str, ...] = ()  # remembered relative sources that name another folder from here: kept
 
     def roots(self, previous: Mapping[str, str]) -> dict[str, str]:
         """Each remembered source's absolute path: as recorded for those this build kept, as found here for
@@ -33,6 +34,9 @@ class SourcePlan:
         return {s: previous[s] if s in self.kept and s in previous else str(Path(s).resolve()) for s in self.remembered}
 
     def reads(self, file_name: str) -> bool:
+        """Whether this build reads the file (a file of a moved source is kept, whatever covers it here)."""
+        if any(covers(source, file_name) for source in self.moved):
+            return False
         return any(covers(source, file_name) for source in self.read)
 
     def forgets(self, file_name: str) -> bool:
@@ -121,9 +125,13 @@ def plan_sources(
         )
     kept = [r for r in staying if r not in read]
     # a named source inside a remembered folder is already covered by it; one that holds others replaces them
-    remembered_after = [r for r in remembered if r not in forgotten and not any(covers(s, r) for s in named)]
+    remembered_after = [
+        r for r in remembered if r not in forgotten and (r in moved or not any(covers(s, r) for s in named))
+    ]
     remembered_after += [s for s in named if not any(covers(r, s) for r in remembered_after)]
-    return SourcePlan(tuple(read), tuple(kept), tuple(forgotten), tuple(remembered_after), tuple(warnings))
+    return SourcePlan(
+        tuple(read), tuple(kept), tuple(forgotten), tuple(remembered_after), tuple(warnings), tuple(moved)
+    )
 
 
 def _same(a: str, b: str) -> bool:

@@ -194,3 +194,16 @@ def test_the_index_folder_is_never_read_as_articles(workspace):
     assert result.exit_code == 1 and "is the index itself" in result.output
     summary = build(".")  # the working folder holds the index: its files are not articles
     assert summary["errors"] == 0 and summary["documents"] == 2 and summary["removed"] == 0
+
+
+def test_a_folder_built_from_elsewhere_keeps_the_moved_sources_files(workspace, tmp_path_factory, monkeypatch):
+    """`rag-qa build .` from another folder: the remembered `mine` (elsewhere now) keeps its articles."""
+    build("mine")
+    other = tmp_path_factory.mktemp("other")
+    (other / "dam.txt").write_text(DAM, "utf-8")
+    monkeypatch.chdir(other)
+    result = run("build", ".", "--index", str(workspace / "index"), "--model", "none", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["added"] == 1 and summary["removed"] == 0 and summary["documents"] == 2
+    assert "mine" in summary["sources"]

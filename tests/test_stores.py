@@ -226,3 +226,69 @@ def test_the_cli_builds_asks_and_describes_a_milvus_index(tmp_path, seed_dir, mo
     assert SULLIVAN in json.loads(runner.invoke(cli, ["ask", US_SIDE_AR, "--json"]).stdout)["answer"]
     typo = runner.invoke(cli, ["build", "--ray", str(seed_dir)])  # --ray takes an optional address
     assert typo.exit_code == 2 and "not a Ray address" in typo.output
+
+
+def test_an_update_that_moves_the_average_length_reweights_to_a_full_rebuilds_scores(tmp_path):
+    """Beyond REWEIGHT_DRIFT the older passages are re-weighted after the switch: scores as a full rebuild."""
+    texts = dict(enumerate(paragraphs()))
+    corpus, index = tmp_path / "corpus", location("milvus", tmp_path)
+    write(corpus, {n: t[:200] for n, t in texts.items() if n < 6})  # short passages first
+    build_index([corpus], index, model="none")
+    write(corpus, {**{n: t[:200] for n, t in texts.items() if n < 6}, **{n: t for n, t in texts.items() if n >= 6}})
+    build_index([corpus], index, model="none")
+    manifest = RagQA.load(index).manifest.store
+    assert manifest["weights_average"] == manifest["total_length"] / RagQA.load(index).manifest.chunks
+    rebuilt = location("milvus", tmp_path, "rebuilt")
+    build_index([corpus], rebuilt, model="none", full=True)
+    assert results(RagQA.load(index), "lexical") == results(RagQA.load(rebuilt), "lexical")
+
+
+def test_a_build_that_fails_after_its_switch_keeps_the_new_version(tmp_path, seed_dir, monkeypatch):
+    """Past the switch the version stands: a failure in the work after it must not drop its collections."""
+    import rag_qa.storage.milvus_writer as milvus_writer
+
+    real, calls = milvus_writer.recover, []
+
+    def fail_once(store):
+        calls.append(store)
+        if len(calls) == 1:
+            raise OSError("connection reset")
+        real(store)
+
+    monkeypatch.setattr(milvus_writer, "recover", fail_once)
+    index = location("milvus", tmp_path)
+    with pytest.raises(OSError):
+        build_index([seed_dir], index, model="none")
+    monkeypatch.undo()
+    assert SULLIVAN in RagQA.load(index).ask(US_SIDE_AR).text
+
+
+def test_generations_are_told_apart_from_another_index_with_a_longer_name():
+    from rag_qa.storage.milvus import MilvusStore
+    from rag_qa.storage.milvus_collections import generations
+
+    class Listing:
+        def list_collections(self):
+            return ["news_g3_chunks", "news_g3_terms", "news_gulf_g1_chunks", "news_meta", "news_g12_documents"]
+
+    store = MilvusStore("milvus://127.0.0.1:9/news")
+    store.__dict__["client"] = Listing()  # (the cached client)
+    assert generations(store) == {3, 12}
+
+
+def test_files_beside_the_index_are_not_read_and_an_explicit_index_wins_over_the_variable(tmp_path, seed_dir,
+                                                                                          monkeypatch):  # fmt: skip
+    from click.testing import CliRunner
+
+    from rag_qa.cli import cli
+
+    monkeypatch.chdir(seed_dir.parent)
+    runner = CliRunner()
+    done = runner.invoke(cli, ["build", ".", "--store", "archive.milvus.db", "--model", "none", "--json"])
+    assert done.exit_code == 0, done.output
+    again = json.loads(runner.invoke(cli, ["build", ".", "--store", "archive.milvus.db", "--model", "none",
+                                           "--json"]).stdout)  # fmt: skip
+    assert again["errors"] == 0 and again["documents"] == 1  # the .db folder and its .lock are not articles
+    monkeypatch.setenv("RAG_QA_STORE", "archive.milvus.db")
+    local = runner.invoke(cli, ["build", str(seed_dir), "--index", "local", "--model", "none"])
+    assert local.exit_code == 0 and (seed_dir.parent / "local" / "manifest.json").is_file()

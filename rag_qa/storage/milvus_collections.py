@@ -3,8 +3,15 @@ a build that crashed before its switch, and finishing the deletions of one that 
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from ..textnorm import char_grams
+from .lexical import MAX_COUNT
 from .milvus_layout import TEXT_BYTES, MilvusConnection, version_key
 
 BATCH = 512  # rows per insert, get or delete
@@ -83,8 +90,45 @@ def ensure_meta(store: MilvusConnection) -> None:
 
 
 def generations(store: MilvusConnection) -> set[int]:
-    prefix = f"{store.name}_g"
-    return {int(n[len(prefix) :].split("_")[0]) for n in store.client.list_collections() if n.startswith(prefix)}
+    """The generations of this index's collections (not of another index whose name starts the same)."""
+    own = re.compile(rf"{re.escape(store.name)}_g(\d+)_(chunks|sentences|terms|documents)")
+    return {int(m.group(1)) for m in map(own.fullmatch, store.client.list_collections()) if m}
+
+
+def sparse_weights(counts: Counter[str], length: int, dims: dict[str, int], average: float, k1: float,
+                   b: float) -> dict[int, float]:  # fmt: skip
+    """A passage's sparse vector: the document side of Lucene's BM25 for each of its grams."""
+    norm = np.float32(k1 * ((1 - b) + b * length / average))
+    tf = np.minimum(np.asarray(list(counts.values()), dtype=np.float32), MAX_COUNT)
+    weights = tf / (tf + norm)
+    vector = {dims[g]: float(w) for g, w in zip(counts, weights, strict=True)}
+    return vector or {0: 1e-30}  # Milvus stores no empty sparse vector; dimension 0 is never asked
+
+
+def gram_dims(store: MilvusConnection, generation: int, grams: Iterable[str]) -> dict[str, int]:
+    keys = [f"g\x1f{g}" for g in grams]
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), BATCH):
+        rows = store.client.get(store.collection(generation, "terms"), ids=keys[start : start + BATCH],
+                                output_fields=["dim"])  # fmt: skip
+        found |= {r["key"][2:]: int(r["dim"]) for r in rows}
+    return found
+
+
+def reweight(store: MilvusConnection, pointer: dict[str, int], average: float, k1: float, b: float) -> None:
+    """Every passage of builds before ``pointer``'s with BM25 weights for ``average`` (grams recounted from
+    the stored text; repeatable, so a build killed halfway through is finished by the next)."""
+    generation, chunks = pointer["generation"], store.collection(pointer["generation"], "chunks")
+    articles = store.read_blob(version_key(pointer, "documents")) or {}
+    ids = [int(c) for entry in articles.values() if int(entry[1]) < pointer["build"] for c, _ in entry[3]]
+    for start in range(0, len(ids), BATCH):
+        rows = store.client.get(chunks, ids=ids[start : start + BATCH], output_fields=["title", "text", "length"])
+        grams = {int(r["id"]): Counter(char_grams(f"{r['title']}\n{r['text']}")) for r in rows}
+        dims = gram_dims(store, generation, sorted({g for counts in grams.values() for g in counts}))
+        store.client.upsert(chunks, [
+            {"id": int(r["id"]), "sparse": sparse_weights(grams[int(r["id"])], int(r["length"]), dims, average, k1, b)}
+            for r in rows
+        ], partial_update=True)  # fmt: skip
 
 
 def recover(store: MilvusConnection) -> None:
@@ -99,7 +143,7 @@ def recover(store: MilvusConnection) -> None:
         return
     store.load_generation(pointer["generation"])
     crashed = {"generation": pointer["generation"], "build": pointer["build"] + 1}
-    undo = store.read_blob(version_key(crashed, "pending"))
+    undo = store.read_blob(version_key(crashed, "undo"))
     if undo is not None:  # the terms it changed get their values back, those it added go, and its rows
         terms = store.collection(crashed["generation"], "terms")
         changed, added = undo.get("terms", []), undo.get("terms_new", [])
@@ -113,20 +157,25 @@ def recover(store: MilvusConnection) -> None:
                 ])  # fmt: skip
             if added[start : start + BATCH]:
                 store.client.delete(terms, ids=added[start : start + BATCH])
-        for what in ("pending", "documents", "sources", "manifest"):
-            store.delete_blob(version_key(crashed, what))
     for part in ("chunks", "sentences", "documents"):
         name = store.collection(pointer["generation"], part)
         if store.client.has_collection(name):
             store.client.delete(name, filter=f"build > {pointer['build']}")
-    finish_deletions(store, pointer)
+    current = version_key(pointer, "")
+    store.client.delete(store.meta, filter=f'key like "g{pointer["generation"]}b%" and not (key like "{current}%")')
+    finish_switch(store, pointer)
 
 
-def finish_deletions(store: MilvusConnection, pointer: dict[str, int]) -> None:
+def finish_switch(store: MilvusConnection, pointer: dict[str, int]) -> None:
+    """What a version does after its switch (again, if a build was killed halfway through it): re-weight
+    the older passages when the average length moved, and delete what it removed."""
     pending = store.read_blob(version_key(pointer, "pending"))
-    if not pending or not (pending.get("chunks") or pending.get("documents")):
+    if not pending:
         return
     generation = pointer["generation"]
+    if pending.get("reweight"):
+        average, k1, b = pending["reweight"]
+        reweight(store, pointer, float(average), float(k1), float(b))
     for part, key in (("chunks", "chunks"), ("sentences", "sentence_rows"), ("documents", "documents")):
         name, ids = store.collection(generation, part), pending.get(key, [])
         if ids and store.client.has_collection(name):

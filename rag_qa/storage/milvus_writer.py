@@ -16,9 +16,8 @@ from ..config import DEFAULTS, FORMAT_VERSION, Settings
 from ..errors import IndexCorrupt
 from ..records import Article, IndexedChunk, SentenceVectors
 from ..textnorm import char_grams
-from .lexical import MAX_COUNT
 from .manifest import REBUILD_HINT, Manifest, TrackedFile
-from .milvus_collections import BATCH, create_collections, finish_deletions, generations, recover
+from .milvus_collections import BATCH, create_collections, generations, recover, sparse_weights
 from .milvus_layout import MAX_SENTENCES, REWEIGHT_DRIFT, TEXT_BYTES, MilvusConnection, version_key, version_of
 from .milvus_reader import MilvusReader
 
@@ -67,6 +66,7 @@ class MilvusWriter:
         self.removed_sentences: list[int] = []
         self.removed_documents: list[str] = []
         self.files: list[TrackedFile] = []
+        self.switched = False
 
     def replace_source_files(self, files: Iterable[TrackedFile]) -> None:
         self.files = list(files)
@@ -169,7 +169,7 @@ class MilvusWriter:
         old = {r["key"]: (int(r["dim"]), int(r["df"])) for r in rows_now}
         changed = [k for k in touched if k in old and self.term_changes[k]]
         added = [k for k in touched if k not in old]
-        self.store.write_blob(version_key(self.pointer, "pending"), {"terms": changed, "terms_new": added})
+        self.store.write_blob(version_key(self.pointer, "undo"), {"terms": changed, "terms_new": added})
         dims: dict[str, int] = {}
         rows = []
         for key in touched:
@@ -187,34 +187,18 @@ class MilvusWriter:
         return dims
 
     def _sparse(self, counts: Counter[str], length: int, dims: dict[str, int], average: float) -> dict[int, float]:
-        k1, b = self.settings.retrieval.bm25_k1, self.settings.retrieval.bm25_b
-        norm = np.float32(k1 * ((1 - b) + b * length / average))
-        tf = np.minimum(np.asarray(list(counts.values()), dtype=np.float32), MAX_COUNT)
-        weights = tf / (tf + norm)
-        vector = {dims[g]: float(w) for g, w in zip(counts, weights, strict=True)}
-        return vector or {0: 1e-30}  # Milvus stores no empty sparse vector; dimension 0 is never asked
-
-    def _reweight(self, dims: dict[str, int], average: float) -> None:
-        """Every older chunk's BM25 weights with the new average length (their grams recounted from text)."""
-        old = [int(c) for e in self.articles.values() for c, _ in e[3] if int(c) not in self.rows]
-        terms = self.store.collection(self.generation, "terms")
-        for start in range(0, len(old), BATCH):
-            rows = self._get(self.chunks, old[start : start + BATCH], ["title", "text", "length"])
-            grams = {int(r["id"]): Counter(char_grams(f"{r['title']}\n{r['text']}")) for r in rows}
-            unknown = sorted({g for c in grams.values() for g in c} - set(dims))
-            dims |= {r["key"][2:]: int(r["dim"]) for r in self._get(terms, [f"g\x1f{g}" for g in unknown], ["dim"])}
-            self.store.client.upsert(self.chunks, [
-                {"id": int(r["id"]), "sparse": self._sparse(grams[int(r["id"])], int(r["length"]), dims, average)}
-                for r in rows
-            ], partial_update=True)  # fmt: skip
+        retrieval = self.settings.retrieval
+        return sparse_weights(counts, length, dims, average, retrieval.bm25_k1, retrieval.bm25_b)
 
     def finish(self, manifest_fields: dict[str, Any]) -> MilvusReader:
         client = self.store.client
         dims = self._write_terms()
         average = self.total_length / self.chunk_count if self.chunk_count else 1.0
+        reweight = None  # older passages are re-weighted after the switch (finish_switch), not under readers
         if not self.weights_average or abs(average / self.weights_average - 1) > REWEIGHT_DRIFT:
             if self.weights_average:
-                self._reweight(dims, average)
+                retrieval = self.settings.retrieval
+                reweight = [average, retrieval.bm25_k1, retrieval.bm25_b]
             self.weights_average = average
         rows = []
         for chunk_id, row in self.rows.items():
@@ -239,9 +223,8 @@ class MilvusWriter:
         for part in ("chunks", "sentences", "documents", "terms"):  # sealed: searched through its index
             if client.has_collection(self.store.collection(self.generation, part)):
                 client.flush(self.store.collection(self.generation, part))
-        pending = self.store.read_blob(version_key(self.pointer, "pending")) or {}
-        pending |= {"chunks": self.removed_chunks, "sentence_rows": self.removed_sentences,
-                    "documents": self.removed_documents}  # fmt: skip
+        pending = {"chunks": self.removed_chunks, "sentence_rows": self.removed_sentences,
+                   "documents": self.removed_documents, "reweight": reweight}  # fmt: skip
         self.store.write_blob(version_key(self.pointer, "pending"), pending)
         self.store.write_blob(version_key(self.pointer, "documents"), self.articles)
         listed = [[f.name, f.size, f.mtime_ns, ids, problems] for f, ids, problems in self.files]
@@ -262,18 +245,17 @@ class MilvusWriter:
         manifest = replace(self.manifest, **manifest_fields)
         self.store.write_blob(version_key(self.pointer, "manifest"), json.loads(manifest.to_json()))
         self.store.write_blob("current", self.pointer)  # the switch
-        finish_deletions(self.store, self.pointer)
-        if self.previous is not None and self.previous.store is not None:
-            old = version_of(self.previous)
-            for what in ("pending", "documents", "sources", "manifest"):
-                self.store.delete_blob(version_key(old, what))
-        recover(self.store)  # drops the generations before a full build's
+        self.switched = True
+        recover(self.store)  # re-weights, deletes what this version removed, drops older generations and blobs
         return manifest
 
     def abort(self) -> None:
-        """Undo what this build wrote: its generation (a full build), or its rows and term counts."""
+        """Undo what this build wrote: its generation (a full build), or its rows and term counts. Once
+        switched, the version stands: what is left of its work is finished (here or by the next build)."""
         try:
-            if self.previous is None or self.previous.store is None:
+            if self.switched or self.store.current() == self.pointer:
+                recover(self.store)
+            elif self.previous is None or self.previous.store is None:
                 for part in ("chunks", "sentences", "terms", "documents"):
                     self.store.client.drop_collection(self.store.collection(self.generation, part))
             else:
