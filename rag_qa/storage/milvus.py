@@ -9,19 +9,19 @@ Lucene's BM25, the directory index's formula. The IDFs need document frequencies
 a ``terms`` collection holds each gram's and word's frequency (and the gram's sparse dimension), kept
 exact by every build (each added chunk counts +1 for its distinct terms, each removed one −1). The
 average length is the manifest's; chunk weights follow it until it drifts by more than
-``REWEIGHT_DRIFT``, when a build re-weights every chunk.
+``REWEIGHT_DRIFT``, when the build re-weights every older chunk right after its switch.
 
 Collections, per generation G (a full build starts a new one; the old is dropped after the switch):
 ``<name>_g<G>_chunks`` (id, build, article fields, offsets, text, terms, sparse, dense),
 ``<name>_g<G>_sentences`` (each chunk's sentence offsets and vectors), ``<name>_g<G>_terms`` and
 ``<name>_g<G>_documents`` (article text in parts). ``<name>_meta`` holds JSON blobs: ``current``
 (the generation and build that readers use) and, per version, its manifest, source files, articles
-(content hash, chunk ids, embedding-input hashes) and ``pending`` work.
+(content hash, chunk ids, embedding-input hashes), its ``undo`` list and its ``pending`` work.
 
 Versions: a build's rows carry its build number and readers filter ``build <= B``, so rows of a build
 in progress are invisible; the switch is the upsert of ``current``. Removed chunks are deleted after
 the switch (and excluded by id until then); a crashed build is undone by the next one (its rows
-deleted, its terms restored from its ``pending`` blob).
+deleted, its terms restored from each row's ``before``, as its ``undo`` blob lists them).
 """
 
 from __future__ import annotations
