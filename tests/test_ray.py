@@ -47,10 +47,13 @@ def passages_and_vectors(index: str, embedder) -> dict[tuple[str, int], tuple[st
 @pytest.mark.slow
 @pytest.mark.parametrize("store", ["directory", "milvus"])
 def test_a_ray_build_stores_what_a_local_build_stores(tmp_path, seed_dir, store):
+    """The seed and 221 news articles into the directory; the seed alone into Milvus Lite (its writes are
+    what costs time here, and tests/test_stores.py covers them)."""
     local, on_ray = str(tmp_path / "local"), str(tmp_path / ("ray.milvus.db" if store == "milvus" else "ray"))
-    build_index([seed_dir, NEWS], local, embedder=HashingEmbedder())
-    summary = build_index([seed_dir, NEWS], on_ray, embedder=HashingEmbedder(), ray="local")
-    assert summary.documents == 222 and summary.chunks > 400
+    sources = [seed_dir] if store == "milvus" else [seed_dir, NEWS]
+    build_index(sources, local, embedder=HashingEmbedder())
+    summary = build_index(sources, on_ray, embedder=HashingEmbedder(), ray="local")
+    assert summary.documents == (1 if store == "milvus" else 222)
     mine, theirs = passages_and_vectors(on_ray, HashingEmbedder()), passages_and_vectors(local, HashingEmbedder())
     assert mine.keys() == theirs.keys()
     for key, (text, vectors) in mine.items():
