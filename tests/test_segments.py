@@ -32,6 +32,7 @@ def questions() -> list[str]:
 
 
 def write(folder: Path, texts: dict[int, str]) -> None:
+    folder.mkdir(exist_ok=True)
     for path in folder.glob("*.txt"):
         path.unlink()
     for number, text in texts.items():

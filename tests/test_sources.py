@@ -25,6 +25,16 @@ def build(*args):
     return json.loads(result.stdout)
 
 
+def make_build() -> subprocess.CompletedProcess:
+    """The Makefile's build step (what `make run` does first), run as make runs it."""
+    done = subprocess.run(
+        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "build", "INDEX=index", f"PY={sys.executable}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def manifest() -> dict:
     return json.loads(Path("index/manifest.json").read_text("utf-8"))
 
@@ -151,11 +161,7 @@ def test_make_run_builds_without_removing_articles_indexed_from_elsewhere(worksp
     """`make run` updates the remembered sources (the Makefile's build step, run as make runs it)."""
     build()
     build("mine")
-    done = subprocess.run(
-        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "build", "INDEX=index", f"PY={sys.executable}"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = make_build()
     assert "2 articles" in done.stdout and "0 removed" in done.stdout
     assert manifest()["documents"] == 2
 
@@ -165,11 +171,7 @@ def test_make_run_keeps_the_index_model_when_the_default_model_is_there(workspac
     with its own model, even where the default could be loaded."""
     build()
     build("mine")
-    done = subprocess.run(
-        ["make", "-s", "-f", str(ROOT / "Makefile"), "-o", "install", "build", "INDEX=index", f"PY={sys.executable}"],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    done = make_build()
     assert "lexical-only, as asked" in done.stdout and "0 removed" in done.stdout
     assert manifest()["documents"] == 2 and manifest()["mode"] == "lexical" and not manifest()["fallback_reason"]
 

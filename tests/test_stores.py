@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, SEED, SULLIVAN, US_SIDE_AR
 from fakes import HashingEmbedder
+from test_segments import paragraphs, write  # the same XQuAD paragraphs, one file each
 
 from rag_qa import RagQA, build_index
 from rag_qa.errors import IndexMissing, ModelMismatch
@@ -26,22 +27,9 @@ def location(kind: str, folder: Path, name: str = "index") -> str:
     return str(folder / (f"{name}.milvus.db" if kind == "milvus" else name))
 
 
-def paragraphs() -> list[str]:
-    data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
-    return [p["context"] for article in data["data"] for p in article["paragraphs"]]
-
-
 def questions() -> list[str]:
     data = json.loads((DATA / "xquad_ar_small.json").read_text(encoding="utf-8"))
     return [q["question"] for a in data["data"] for p in a["paragraphs"] for q in p["qas"]][::3]
-
-
-def write(folder: Path, texts: dict[int, str]) -> None:
-    folder.mkdir(exist_ok=True)
-    for path in folder.glob("*.txt"):
-        path.unlink()
-    for number, text in texts.items():
-        (folder / f"p{number:02d}.txt").write_text(f"فقرة {number}\n{text}", encoding="utf-8")
 
 
 Ranking = list[list[tuple[str, int, int, float]]]

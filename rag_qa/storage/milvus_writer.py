@@ -56,7 +56,9 @@ class MilvusWriter:
             create_collections(store, self.generation, dimension)
         self.pointer = {"generation": self.generation, "build": self.build}
         self.chunks = store.collection(self.generation, "chunks")
+        self.first_id = self.next_id  # chunks from here on are this build's
         self.rows: dict[int, dict[str, Any]] = {}  # new chunks, inserted at finish with their sparse weights
+        self.in_build: dict[str, int] = {}  # embedding-input hash → a chunk of this build
         self.grams: dict[int, Counter[str]] = {}
         self.vectors: dict[int, np.ndarray] = {}
         self.sentences: dict[int, SentenceVectors] = {}
@@ -82,21 +84,21 @@ class MilvusWriter:
         if self.dimension is None or not embed_hashes:
             return {}, {}
         wanted = set(embed_hashes)
-        by_hash: dict[str, int] = {}
-        for entry in self.articles.values():
-            for chunk_id, embed_hash in entry[3]:
-                if embed_hash in wanted:
-                    by_hash.setdefault(embed_hash, int(chunk_id))
-        holders = {c: h for h, c in by_hash.items()}
-        in_build = {int(c): self.rows[c]["embed_hash"] for c in self.rows if self.rows[c]["embed_hash"] in wanted}
-        vectors = {h: self.vectors[c] for c, h in in_build.items() if c in self.vectors}
-        sentences = {h: self.sentences[c] for c, h in in_build.items() if c in self.sentences}
-        stored = [c for c, h in holders.items() if h not in vectors]
+        in_build = {h: self.in_build[h] for h in wanted if h in self.in_build}
+        vectors = {h: self.vectors[c] for h, c in in_build.items() if c in self.vectors}
+        sentences = {h: self.sentences[c] for h, c in in_build.items() if c in self.sentences}
+        holders = {self._stored[h]: h for h in wanted if h in self._stored and h not in vectors}
+        stored = list(holders)
         if stored and self._previous_reader is not None:
             rows = self._get(self.chunks, stored, ["dense"])
             vectors |= {holders[int(r["id"])]: np.asarray(r["dense"], dtype=np.float32) for r in rows}
             sentences |= {holders[c]: s for c, s in self._previous_reader.sentences(stored).items()}
         return vectors, {h: s for h, s in sentences.items() if h in vectors}
+
+    @cached_property
+    def _stored(self) -> dict[str, int]:
+        """Embedding-input hash → a chunk of the previous version holding its vector (read once a build)."""
+        return {h: int(c) for entry in self.articles.values() for c, h in reversed(entry[3]) if int(c) < self.first_id}
 
     @cached_property
     def _previous_reader(self) -> MilvusReader | None:
@@ -136,6 +138,7 @@ class MilvusWriter:
                 "title": _clip(article.title), "source": _clip(article.source), "date": _clip(article.date or "", 256),
             }  # fmt: skip
             self.grams[chunk_id] = Counter(indexed.grams)
+            self.in_build.setdefault(indexed.embed_hash, chunk_id)
             self._count_terms(chunk.title, chunk.text, indexed.terms, +1)
             self.total_length += len(indexed.grams)
             self.chunk_count += 1
