@@ -150,8 +150,7 @@ class Indexer:
         self._writer: Writer | None = None
         handled = 0
         try:
-            where = self.store.location  # `rag-qa build .` next to the index: its files are not articles
-            skip = () if where.startswith("milvus://") else (Path(where), Path(f"{where}.lock"))
+            skip = self.store.own_paths()  # `rag-qa build .` next to the index: its files are not articles
             results = read_sources(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f, skip=skip)
             if show_progress:
                 from tqdm import tqdm

@@ -60,8 +60,9 @@ def build_index(
     remembered sources not named (with none named: those that no longer exist).
 
     Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, articles
-    whose file vanished from a source read here removed. ``model`` (else the default) names the
-    embedding model; ``"none"`` builds a lexical-only index. If the default model
+    whose file vanished from a source read here removed. ``model`` names the embedding model
+    (unnamed: the index's own, and the default for a new index or one lexical-only for want of it);
+    ``"none"`` builds a lexical-only index. If the default model
     cannot be loaded the build goes on lexical-only and says so in ``warnings``; a model named
     explicitly that cannot be loaded raises ModelUnavailable. ``keep_model``: update with the index's
     own model and mode (an upload: a lexical-only index stays lexical-only). ``on_progress`` is called

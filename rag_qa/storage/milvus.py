@@ -26,6 +26,8 @@ deleted, its terms restored from each row's ``before``, as its ``undo`` blob lis
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..config import DEFAULTS, Settings
 from .manifest import Manifest
 from .milvus_collections import recover
@@ -47,3 +49,6 @@ class MilvusStore(MilvusConnection):
 
     def prepare(self, settings: Settings) -> None:
         recover(self)
+
+    def own_paths(self) -> tuple[Path, ...]:
+        return (self.lite_file, Path(f"{self.lite_file}.lock")) if self.lite_file is not None else ()

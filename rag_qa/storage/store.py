@@ -107,6 +107,10 @@ class Store(Protocol):
         """Before a build, under the lock: create the store if needed and clear what a crashed build left."""
         ...
 
+    def own_paths(self) -> tuple[Path, ...]:
+        """The local files and folders the store itself writes (never read as articles)."""
+        ...
+
 
 class DirectoryStore:
     """The index directory (storage/__init__.py): versions of immutable segments, switched atomically."""
@@ -135,6 +139,9 @@ class DirectoryStore:
 
     def prepare(self, settings: Settings) -> None:
         remove_stale_versions(self.path, settings.build.keep_versions)
+
+    def own_paths(self) -> tuple[Path, ...]:
+        return (self.path,)
 
     def __str__(self) -> str:
         return self.location
