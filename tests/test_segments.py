@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -199,14 +198,29 @@ def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passa
         assert spans == [list(s) for s in sentence_spans(text)] == full[(title, text)][0]
         assert np.allclose(matrix.astype(np.float32), full[(title, text)][1].astype(np.float32), atol=2e-3)
 
-    qa = RagQA.load(index)
-    live = [qa.ask(q) for q in questions()]  # sentences scored from the stored vectors
-    from rag_qa import pipeline
+    from rag_qa import answering
 
-    compose = pipeline.compose  # answering as if none were stored: encoded now (retrieval still ranks with them)
-    monkeypatch.setattr(pipeline, "compose", lambda found, *args: compose(replace(found, sentences={}), *args))
-    assert [(a.text, a.found) for a in live] == [(a.text, a.found) for a in (qa.ask(q) for q in questions())]
-    monkeypatch.undo()
-    monkeypatch.setattr(Embedder, "encode_documents", lambda self, texts: pytest.fail("encoded at question time"))
-    assert [qa.ask(q) for q in questions()] == live
+    scored: list[list[tuple[str, list[float]]]] = []  # per question: each pooled passage's sentence cosines
+    rank = answering.answer_passages
+
+    def recording(*args):
+        ranked = rank(*args)
+        scored.append([(p.passage.text, p.cosines.tolist()) for p in ranked if p.cosines is not None])
+        return ranked
+
+    monkeypatch.setattr(answering, "answer_passages", recording)
+    qa = RagQA.load(index)
+    with monkeypatch.context() as no_encoding:
+        no_encoding.setattr(Embedder, "encode_documents", lambda self, texts: pytest.fail("encoded at question time"))
+        live = [qa.ask(q) for q in questions()]  # sentences scored from the stored vectors
     assert any(a.found for a in live)
+    from_stored, scored[:] = list(scored), []
+    # Answering as if none were stored: every sentence encoded now.
+    nothing_stored = lambda q, c, f, k, e, stored, *rest: recording(q, c, f, k, e, {}, *rest)  # noqa: E731
+    monkeypatch.setattr(answering, "answer_passages", nothing_stored)
+    for question in questions():
+        qa.ask(question)
+    for now, kept in zip(scored, from_stored, strict=True):  # float16 storage: equal to rounding, not bit for bit
+        assert [text for text, _ in now] == [text for text, _ in kept]
+        for (_, a), (_, b) in zip(now, kept, strict=True):
+            assert np.allclose(a, b, atol=3e-3)
