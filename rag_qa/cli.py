@@ -21,6 +21,7 @@ from .cli_options import (
 )
 from .config import DEFAULT_MODEL, DEFAULTS, Settings
 from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
+from .records import Citation
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -157,17 +158,25 @@ def ask(
         click.secho(WEAK_EVIDENCE, fg="yellow")
     click.echo(answer.text)
     quoted = [c for c in answer.citations if c.highlights]
-    for c in answer.citations if show_all else quoted:
-        click.echo(f"\n[{c.n}] {c.title}")
-        details = [c.source, f"chars {c.start}-{c.end}", *([c.date] if c.date else []), f"score {c.score:.3f}"]
-        click.echo(f"    {' · '.join(details)}")
-        click.echo(f"    {snippet(c, answer=answer.text)}")
-    hidden = len(answer.citations) - len(quoted)
-    if hidden and not show_all:
-        click.echo(f"\n({plural(hidden, 'more passage')} retrieved but not quoted: --all shows them)", err=True)
+    unquoted = [c for c in answer.citations if not c.highlights]
+    for c in quoted:
+        _echo_citation(c, answer.text)
+    if unquoted and show_all:
+        click.echo("\nRetrieved, not quoted in the answer:")
+        for c in unquoted:
+            _echo_citation(c, answer.text)
+    elif unquoted:
+        click.echo(f"\n({plural(len(unquoted), 'more passage')} retrieved but not quoted: --all shows them)", err=True)
     click.echo(f"\n(mode: {answer.mode})", err=True)
     for warning in answer.warnings:
         click.secho(f"WARNING: {warning}", fg="yellow", err=True)
+
+
+def _echo_citation(c: Citation, answer: str) -> None:
+    click.echo(f"\n[{c.n}] {c.title}")
+    details = [c.source, f"chars {c.start}-{c.end}", *([c.date] if c.date else []), f"score {c.score:.3f}"]
+    click.echo(f"    {' · '.join(details)}")
+    click.echo(f"    {snippet(c, answer=answer)}")
 
 
 @cli.command(name="eval")

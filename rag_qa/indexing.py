@@ -30,6 +30,7 @@ from .errors import (
     IndexCorrupt,
     IndexMissing,
 )
+from .formats import CLEANING
 from .ingest import read_sources
 from .records import Article, BuildSummary, FileResult, IndexedChunk
 from .sources import SourcePlan, plan_sources
@@ -151,7 +152,9 @@ class Indexer:
         handled = 0
         try:
             skip = self.store.own_paths()  # `rag-qa build .` next to the index: its files are not articles
-            results = read_sources(plan.read, unchanged=lambda f: files.get(f.name, (None,))[0] == f, skip=skip)
+            reread = self.previous is not None and self.previous.cleaning != CLEANING  # every file, once
+            fresh = {} if reread else files
+            results = read_sources(plan.read, unchanged=lambda f: fresh.get(f.name, (None,))[0] == f, skip=skip)
             if show_progress:
                 from tqdm import tqdm
 
@@ -169,7 +172,7 @@ class Indexer:
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)
             unchanged = self.previous is not None and list(plan.remembered) == list(self.previous.sources)
-            if unchanged and self._writer is None and not vanished:
+            if unchanged and not reread and self._writer is None and not vanished:
                 manifest = self.previous  # nothing changed: the current version stays as it is
             else:
                 writer = self._open_writer()
@@ -323,4 +326,5 @@ class Indexer:
             software=software,
             sources=list(plan.remembered),
             source_roots=plan.roots(self.previous.source_roots if self.previous else {}),
+            cleaning=CLEANING,
         )

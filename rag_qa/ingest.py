@@ -64,6 +64,11 @@ def read_file(path: Path, unchanged: Callable[[SourceFile], bool] | None = None)
     return FileResult(record, articles, tuple(i for i in items if isinstance(i, Problem)))
 
 
+def holds_files(folder: Path) -> bool:
+    """Whether a build finds any file to read in ``folder`` (hidden ones are never read)."""
+    return any(p.is_file() and not _hidden(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
 def _hidden(relative: Path) -> bool:
     return any(part.startswith(".") or part == "__MACOSX" for part in relative.parts)
 

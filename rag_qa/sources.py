@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import SourceMissing
-from .ingest import display_name
+from .ingest import display_name, holds_files
 
 DEFAULT_SOURCE = "seeds"
 
@@ -94,7 +94,11 @@ def plan_sources(
     roots = roots or {}
     moved = [r for r in staying if r in roots and str(Path(r).resolve()) != roots[r] and Path(roots[r]).exists()]
     missing = [r for r in staying if r not in moved and not Path(r).exists()]
-    warnings: list[str] = []
+    warnings = [
+        f"{s} holds no files yet: it is remembered as a source, and the next build reads it again."
+        for s in named
+        if Path(s).is_dir() and not holds_files(Path(s))
+    ]
     if from_scratch and moved:
         raise SourceMissing(
             f"The source {moved[0]} of the index at {index_dir} is {roots[moved[0]]}, but here {moved[0]} names "

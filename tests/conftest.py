@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,19 +55,29 @@ def minilm_path() -> str:
 
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A sentence-transformers model built from scratch: WordPiece trained on the test texts, a 2-layer BERT."""
+    """A sentence-transformers model built from scratch: WordPiece counted on the test texts, a 2-layer BERT."""
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers import models as st_models
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     texts = SEED.read_text(encoding="utf-8").splitlines() + (DATA / "xquad_ar_small.json").read_text().splitlines()
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(vocab_size=3000, special_tokens=specials))
+    # A WordPiece vocabulary counted here rather than trained: the trainer breaks ties between pieces of
+    # equal frequency in hash order, so its vocabulary (and every ranking a test sees from the model)
+    # changed from process to process. Every character, alone and as a continuation, then the most
+    # frequent words, ties broken alphabetically: the same model on every run.
+    normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    counts = Counter(
+        word for text in texts for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+    )
+    characters = sorted({c for word in counts for c in word})
+    frequent = sorted((w for w in counts if len(w) > 1), key=lambda w: (-counts[w], w))[:2400]
+    pieces = [*specials, *characters, *(f"##{c}" for c in characters), *frequent]
+    tokenizer = Tokenizer(models.WordPiece(vocab={p: n for n, p in enumerate(pieces)}, unk_token="[UNK]"))
+    tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

@@ -142,3 +142,38 @@ def test_a_line_that_is_only_an_address_is_not_indexed(tmp_path):
                     "راسلوني على ali@example.com كل أسبوع.", encoding="utf-8")
     (article,), _ = read(path)
     assert article.text == "نص المقال عن الغضب.\nراسلوني على ali@example.com كل أسبوع."
+
+
+BOILERPLATE = (  # what SaudiNewsNet's sites wrap around an article (tests/data/saudinewsnet_boilerplate.json)
+    "رابط الخبر", "Next Previous", "سمات", "عين اليوم – متابعات", "شارك من خلال", "SMS", "sms", "Zain",
+    "انتهى", "مقالات أخرى للكاتب", "المزيد", "* *",
+)
+
+
+def test_news_site_boilerplate_is_not_indexed_and_the_article_is(tmp_path):
+    from conftest import DATA
+
+    (tmp_path / "snn.json").write_bytes((DATA / "saudinewsnet_boilerplate.json").read_bytes())
+    records = json.loads((DATA / "saudinewsnet_boilerplate.json").read_text(encoding="utf-8"))
+    articles, problems = read(tmp_path / "snn.json")
+    assert problems == [] and len(articles) == len(records) == 8
+    for record, article in zip(records, articles, strict=True):
+        assert [b for b in BOILERPLATE if b in article.text] == [], record["url"]
+        raw = record["content"]
+        for phrase in BOILERPLATE:  # what went is exactly the boilerplate: the article's words all stay
+            raw = raw.replace(phrase, " ")
+        kept = set(article.text.split())
+        lost = [w for w in raw.split() if w not in kept]
+        assert len(lost) <= 40, (record["url"], lost)  # a tag list, a link's repeated title, a phone block
+    first = {a.source: a.text.split("\n", 1)[0] for a in articles}
+    # the dateline stood alone on the first line; the share bar led the first sentence
+    assert first[records[2]["url"]].startswith("أكد مسؤولون يمنيون إعادة فتح مطار عدن الدولي")
+    assert first[records[3]["url"]].startswith("كرمت القيادة الرشيدة شهداء التفجير الإرهابي")
+
+
+def test_a_fixture_line_is_kept_where_a_dateline_alone_is_dropped(tmp_path):
+    path = tmp_path / "match.txt"
+    path.write_text("المباريات\nعين اليوم – الرياض\nتقام اليوم مباريات الجولة الأولى.\nالمغرب - غينيا\n"
+                    "8 - الخضراوات:\nتبدأ المباريات مساء.", encoding="utf-8")
+    (article,), _ = read(path)
+    assert article.text == "تقام اليوم مباريات الجولة الأولى.\nالمغرب - غينيا\n8 - الخضراوات:\nتبدأ المباريات مساء."

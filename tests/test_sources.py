@@ -209,3 +209,41 @@ def test_a_folder_built_from_elsewhere_keeps_the_moved_sources_files(workspace, 
     summary = json.loads(result.stdout)
     assert summary["added"] == 1 and summary["removed"] == 0 and summary["documents"] == 2
     assert "mine" in summary["sources"]
+
+
+def test_an_index_cleaned_by_older_rules_is_read_again_once(workspace, monkeypatch):
+    from rag_qa import formats, indexing
+
+    # a 3alyoum article as scraped: the gallery's "Next Previous", a dateline alone, a tag list at the end
+    scraped = (
+        "عاصفة رملية تجتاح الرياض\n Next Previous \nعين اليوم – الرياض\n"
+        "اجتاحت عاصفة رملية العاصمة الرياض مساء اليوم السبت وعلقت الرحلات الجوية. سمات الرياض عاصفة رملية طقس\n"
+    )
+    (workspace / "mine" / "storm.txt").write_text(scraped, "utf-8")
+    with monkeypatch.context() as older:  # built by a rag_qa before the boilerplate rules
+        older.setattr(formats, "article_line", lambda line, opening=False: line)
+        older.setattr(indexing, "CLEANING", 1)
+        build("mine")
+    assert manifest()["cleaning"] == 1
+    answer = json.loads(run("ask", "متى اجتاحت العاصفة الرملية الرياض؟", "--index", "index", "--json").stdout)
+    assert "سمات" in answer["answer"]  # the tag list was quoted
+
+    again = build()  # no file changed, yet the index's articles were cleaned by older rules
+    assert (again["updated"], again["skipped"], again["added"], again["removed"]) == (1, 1, 0, 0)
+    assert manifest()["cleaning"] == formats.CLEANING
+    answer = json.loads(run("ask", "متى اجتاحت العاصفة الرملية الرياض؟", "--index", "index", "--json").stdout)
+    assert answer["answer"].startswith("اجتاحت عاصفة رملية") and "سمات" not in answer["answer"]
+    version = manifest()["version_dir"]
+    assert build()["skipped"] == 2 and manifest()["version_dir"] == version  # once, not at every build
+
+
+def test_an_empty_folder_is_remembered_with_a_warning_and_read_when_it_has_articles(workspace):
+    build()
+    (workspace / "later").mkdir()
+    summary = build("later")
+    (warning,) = summary["warnings"]
+    assert warning == "later holds no files yet: it is remembered as a source, and the next build reads it again."
+    assert summary["sources"] == ["seeds", "later"] and summary["documents"] == 1
+    (workspace / "later" / "dam.txt").write_text(DAM, "utf-8")
+    summary = build()
+    assert (summary["added"], summary["documents"], summary["warnings"]) == (1, 2, [])

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag_qa"
 FOUNDATION = {"config", "errors", "records", "textnorm"}
 ALLOWED = {
     "storage": FOUNDATION,  # the index files know nothing of models, retrieval or answers
-    "formats": FOUNDATION,
+    "boilerplate": set(),  # text rules alone
+    "formats": FOUNDATION | {"boilerplate"},
     "ingest": FOUNDATION | {"formats"},
     "retrieval": FOUNDATION | {"storage", "embedding", "bundled"},
     "passages": FOUNDATION | {"embedding", "bundled", "sentences"},

@@ -47,6 +47,7 @@ class Manifest:
     abstention: dict[str, Any] | None = None  # abstention.calibrate(): the evidence thresholds of this index
     confidence: dict[str, Any] | None = None  # abstention.confident_level(): below it an answer is weak evidence
     store: dict[str, Any] | None = None  # where the index lives, when not in this directory (storage/milvus.py)
+    cleaning: int = 1  # formats.CLEANING, the rules that cleaned its articles (1: those before it was recorded)
 
     @cached_property
     def calibration(self) -> Calibration | None:
