@@ -326,5 +326,5 @@ class Indexer:
             software=software,
             sources=list(plan.remembered),
             source_roots=plan.roots(self.previous.source_roots if self.previous else {}),
-            cleaning=CLEANING,
+            cleaning=self.previous.cleaning if plan.kept and self.previous else CLEANING,  # once all were read
         )

@@ -220,21 +220,26 @@ def test_an_index_cleaned_by_older_rules_is_read_again_once(workspace, monkeypat
         "اجتاحت عاصفة رملية العاصمة الرياض مساء اليوم السبت وعلقت الرحلات الجوية. سمات الرياض عاصفة رملية طقس\n"
     )
     (workspace / "mine" / "storm.txt").write_text(scraped, "utf-8")
+    (workspace / "more").mkdir()
+    (workspace / "more" / "dam.txt").write_text(DAM, "utf-8")
     with monkeypatch.context() as older:  # built by a rag_qa before the boilerplate rules
         older.setattr(formats, "article_line", lambda line, opening=False: line)
         older.setattr(indexing, "CLEANING", 1)
         build("mine")
+        build("more")
     assert manifest()["cleaning"] == 1
     answer = json.loads(run("ask", "متى اجتاحت العاصفة الرملية الرياض؟", "--index", "index", "--json").stdout)
     assert "سمات" in answer["answer"]  # the tag list was quoted
 
+    build("more")  # reads more/ alone: mine/'s articles are still those of the older rules
+    assert manifest()["cleaning"] == 1
     again = build()  # no file changed, yet the index's articles were cleaned by older rules
-    assert (again["updated"], again["skipped"], again["added"], again["removed"]) == (1, 1, 0, 0)
+    assert (again["updated"], again["skipped"], again["added"], again["removed"]) == (1, 2, 0, 0)
     assert manifest()["cleaning"] == formats.CLEANING
     answer = json.loads(run("ask", "متى اجتاحت العاصفة الرملية الرياض؟", "--index", "index", "--json").stdout)
     assert answer["answer"].startswith("اجتاحت عاصفة رملية") and "سمات" not in answer["answer"]
     version = manifest()["version_dir"]
-    assert build()["skipped"] == 2 and manifest()["version_dir"] == version  # once, not at every build
+    assert build()["skipped"] == 3 and manifest()["version_dir"] == version  # once, not at every build
 
 
 def test_an_empty_folder_is_remembered_with_a_warning_and_read_when_it_has_articles(workspace):
