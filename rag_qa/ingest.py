@@ -36,8 +36,7 @@ def read_sources(
         if not path.exists():
             yield FileResult(None, (), (Problem(str(source), "no such file or folder"),))
         elif path.is_dir():
-            files = (p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
-            kept = (f for f in files if not any(s == f.resolve() or s in f.resolve().parents for s in skipped))
+            kept = (f for f in _files(path) if not any(s == f.resolve() or s in f.resolve().parents for s in skipped))
             for file in sorted(kept):
                 yield read_file(file, unchanged)
         else:
@@ -65,8 +64,13 @@ def read_file(path: Path, unchanged: Callable[[SourceFile], bool] | None = None)
 
 
 def holds_files(folder: Path) -> bool:
-    """Whether a build finds any file to read in ``folder`` (hidden ones are never read)."""
-    return any(p.is_file() and not _hidden(p.relative_to(folder)) for p in folder.rglob("*"))
+    """Whether a build finds any file to read in ``folder``."""
+    return next(_files(folder), None) is not None
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    """The files a build reads in ``folder``, in no order (hidden ones are never read)."""
+    return (p for p in folder.rglob("*") if p.is_file() and not _hidden(p.relative_to(folder)))
 
 
 def _hidden(relative: Path) -> bool:
