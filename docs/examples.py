@@ -56,6 +56,12 @@ CONSOLE = {
     "ask-json": [f'rag-qa ask "{US_SIDE}" --json -k 1'],
     "weak": ['rag-qa ask "من فاز بكأس العالم 2022؟"'],
     "remove": ["rag-qa remove my-articles"],
+    "answers": [
+        "rag-qa build facts.json --index news",
+        'rag-qa ask --index news "ما عمق بحيرة سد وادي عتود التي يبحث فيها الغواصون؟"',
+        'rag-qa ask --index news "How deep is the Wadi Atud dam lake?"',
+        'rag-qa ask --index news "كم بلغت تكلفة بناء سد وادي عتود؟"',
+    ],
     "milvus": [
         "rag-qa build --store archive.milvus.db",
         f'rag-qa ask --store archive.milvus.db "{US_SIDE}"',
@@ -91,6 +97,7 @@ def workspace() -> Path:
     (folder / "my-articles").mkdir()
     articles = json.loads((ROOT / "tests" / "data" / "saudinewsnet_hard_negatives.json").read_text(encoding="utf-8"))
     (folder / "my-articles" / "news.json").write_text(json.dumps(articles[:MY_ARTICLES], ensure_ascii=False), "utf-8")
+    shutil.copy(ROOT / "tests" / "data" / "saudinewsnet_facts.json", folder / "facts.json")  # five real articles
     return folder
 
 

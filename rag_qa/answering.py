@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from .answer_types import DATE, NAME, NUMBER, PERSON, PLACE, Asked, analyse
 from .config import DEFAULTS, AnsweringSettings, Settings
 from .embedding import Embedder
-from .passages import RankedPassage, answer_passages, answer_pool, coverage, distinct_passages
-from .records import Answer, Calibration, Citation, Query, Retrieved
-from .sentence_choice import choose_sentences
+from .passages import RankedPassage, answer_passages, answer_pool, article_passages, coverage, distinct_passages
+from .records import Answer, AnswerSpan, Calibration, Citation, Query, Retrieved
+from .sentence_choice import HAND_MODEL, Sentence, choose_sentences, load_model, model_family
 from .textnorm import arabic_share, char_grams, normalise
 
 NOT_FOUND = "Not found in the indexed articles."
 NOT_FOUND_ARABIC = "لم أجد الإجابة في المقالات المفهرسة (not found in the indexed articles)."
 _NUMBER = re.compile(r"\d+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 
 
 SCRIPTS = ("arabic", "other")
@@ -52,23 +57,109 @@ def compose(
     )
     if not passages or not has_evidence(query, passages, embedder, calibration, answering):
         return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
-    pool = answer_pool(passages, answering.sentence_passages)
-    confidence = answer_confidence(query, [passages[i] for i in pool], embedder, calibration, confident_at)
-    missing = missing_numbers(query, [passages[i] for i in pool])
+    confidence = answer_confidence(
+        query, [passages[i] for i in answer_pool(passages, answering.sentence_passages)], embedder, calibration,
+        confident_at,
+    )  # fmt: skip
+    candidates = sentence_candidates(found, passages, embedder, settings)
+    everything, pool, asked = candidates.passages, candidates.pool, candidates.asked
+    script, family = question_script(query.text), model_family(embedder, mode)
+    # the learned weights read e5's similarities (or none, lexically); another model's keep the hand-set ones
+    model = load_model() if family else HAND_MODEL
+    chosen = choose_sentences(query, asked, everything, pool, embedder, candidates.focus_vector, settings, model)
+    if not chosen:
+        return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))
+    best = chosen[0]
+    missing = missing_numbers(query, [everything[i] for i in pool])
+    later = later_year(missing, [everything[i] for i in pool])
+    if later or (asked.kind and best.score < model.not_found_below(family, script)):
+        # the articles match the topic, but no sentence holds the asked fact: say what they do mention
+        mentioned = _citation(1, everything[best.passage], ((best.start, best.end),))
+        text = f"{not_found_text(query.text)} {mention_text(query.text, asked, mentioned.title, later)}"
+        return Answer(query.text, text, mode, (), found=False, warnings=tuple(warnings), mentioned=(mentioned,))
     if missing:  # "who won the 2022 World Cup?" over articles about 2014 and 2018
         confidence = "weak"
         warnings = [*warnings, f"No passage it draws on mentions {', '.join(missing)}."]
-    chosen = choose_sentences(query, passages, embedder, settings)
-    # Passages quoted in the answer come first, in answer order, so [1] is the main evidence.
+    if asked.kind and best.span is None:
+        warnings = [*warnings, f"The quoted sentence gives no {KIND_NAMES[asked.kind]}: check the passage."]
+    if confidence == "confident" and family and not sure(asked, best, model.confident_from(family, script)):
+        confidence = "weak"
+    # Passages quoted in the answer come first, in answer order, so [1] is the main evidence; the article's
+    # other passages are cited only when quoted.
     used = list(dict.fromkeys(s.passage for s in chosen))
     order = used + [i for i in range(len(passages)) if i not in used]
     number = {p: n for n, p in enumerate(order, start=1)}
     highlights: dict[int, list[tuple[int, int]]] = {}
     for s in sorted(chosen, key=lambda s: s.start):
         highlights.setdefault(s.passage, []).append((s.start, s.end))
-    citations = tuple(_citation(number[p], passages[p], tuple(highlights.get(p, ()))) for p in order)
+    citations = tuple(_citation(number[p], everything[p], tuple(highlights.get(p, ()))) for p in order)
     text = " ".join(f"{s.text} [{number[s.passage]}]" for s in chosen)
-    return Answer(query.text, text, mode, citations, found=True, warnings=tuple(warnings), confidence=confidence)
+    span, span_at = None, None
+    if best.span is not None:  # the best sentence opens the answer text
+        start, end = best.span
+        span = AnswerSpan(everything[best.passage].passage.text[start:end], number[best.passage], start, end)
+        span_at = (start - best.start, end - best.start)
+    return Answer(
+        query.text, text, mode, citations, True, tuple(warnings), confidence=confidence, span=span, span_at=span_at
+    )
+
+
+@dataclass(frozen=True)
+class SentenceCandidates:
+    """What the answer's sentence is chosen from: the retrieved passages followed by the best articles'
+    other passages, the ``pool`` of those whose sentences count, what the question asks for, and its focus
+    encoded (when the question is)."""
+
+    passages: list[RankedPassage]
+    pool: list[int]
+    asked: Asked
+    focus_vector: np.ndarray | None
+
+
+def sentence_candidates(
+    found: Retrieved, passages: list[RankedPassage], embedder: Embedder | None, settings: Settings = DEFAULTS
+) -> SentenceCandidates:
+    """The sentences an answer may quote (answer_passages gave ``passages``): those of the answer pool and
+    of every other passage of the best articles (Retrieved.article_chunks)."""
+    query = found.query
+    everything = [*passages, *article_passages(query, found, embedder, passages)]
+    pool = [*answer_pool(passages, settings.answering.sentence_passages), *range(len(passages), len(everything))]
+    asked = analyse(query.text)
+    focus_vector = query.focus_vector if query.vector is not None else None
+    return SentenceCandidates(everything, pool, asked, focus_vector)
+
+
+KIND_NAMES = {NUMBER: "number", DATE: "date", PERSON: "name", PLACE: "place", NAME: "name"}
+_KIND_NAMES_ARABIC = {NUMBER: "العدد", DATE: "التاريخ", PERSON: "الاسم", PLACE: "المكان", NAME: "الاسم"}
+
+
+def sure(asked: Asked, best: Sentence, level: float) -> bool:
+    """Whether the quoted sentence may be called confident: probably the answer (``level``: the model's
+    confident probability for the question's script) and, when the question asks for a kind of answer,
+    holding the focus and an answer of that kind."""
+    return best.score >= level and (asked.kind is None or (best.span is not None and best.focus))
+
+
+def mention_text(question: str, asked: Asked, title: str, missing: Sequence[str] = ()) -> str:
+    """What the articles hold instead of the asked fact: "They mention «title» but give no number for it"."""
+    kind = asked.kind or NAME
+    if arabic_share(question) > 0.5:
+        what = " ".join(missing) if missing else _KIND_NAMES_ARABIC[kind] + " المطلوب"
+        return f"تذكر المقالات «{title}» دون {what}."
+    what = ", ".join(missing) if missing else f"the {KIND_NAMES[kind]} asked for"
+    return f"The articles mention “{title}” but not {what}."
+
+
+def later_year(missing: Sequence[str], passages: Sequence[RankedPassage]) -> list[str]:
+    """The years the question names (``missing``: held by no passage) that come more than a year after
+    every year the passages mention: "who won the 2018 World Cup?" over articles of 2015 asks about what
+    they cannot know."""
+    asked = [n for n in missing if _YEAR.fullmatch(n)]
+    if not asked:
+        return []
+    held = [int(y) for p in passages for y in _YEAR.findall(normalise(p.passage.text))]
+    newest = max(held, default=0)
+    return [n for n in asked if newest and int(n) > newest + 1]  # (a season's articles name the year before)
 
 
 def answer_confidence(

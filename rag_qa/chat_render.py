@@ -22,7 +22,7 @@ def escape_markdown(text: str) -> str:
 
 def answer_markdown(answer: Answer, turn: int = 1) -> str:
     """The answer as chat Markdown: text escaped, each [n] a link to passage n of this turn's sources."""
-    return _ESCAPED_MARKER.sub(rf"[\\[\1\\]](#source-{turn}-\1)", escape_markdown(answer.text))
+    return _ESCAPED_MARKER.sub(rf"[\\[\1\\]](#source-{turn}-\1)", answer.marked("**", "**", escape_markdown))
 
 
 def sources_html(citations: Sequence[Citation], turn: int = 1) -> str:
@@ -59,7 +59,7 @@ def turn_html(turn: int, question: str, answer: Answer) -> str:
     label = f"Answer {turn}: {html.escape(question)}"
     return (
         f'<details class="rag-turn" id="turn-{turn}" open><summary dir="auto">{label}</summary>'
-        f"{sources_html(answer.citations, turn)}</details>"
+        f"{sources_html(answer.citations or answer.mentioned, turn)}</details>"
     )
 
 

@@ -156,7 +156,10 @@ def ask(
         return
     if answer.confidence == "weak":
         click.secho(WEAK_EVIDENCE, fg="yellow")
-    click.echo(answer.text)
+    bold = ("\033[1m", "\033[22m") if sys.stdout.isatty() else ("**", "**")
+    click.echo(answer.marked(*bold))
+    for c in answer.mentioned:  # "not found": what the articles do say about the topic
+        _echo_citation(c, "")
     quoted = [c for c in answer.citations if c.highlights]
     unquoted = [c for c in answer.citations if not c.highlights]
     for c in quoted:
@@ -180,7 +183,7 @@ def _echo_citation(c: Citation, answer: str) -> None:
 
 
 @cli.command(name="eval")
-@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False), help="SQuAD-format JSON.")
+@click.option("--corpus", required=True, type=click.Path(exists=True, dir_okay=False), help="SQuAD or news QA JSON.")
 @click.option(
     "--questions", type=click.Path(exists=True, dir_okay=False), help="SQuAD-format questions (default: corpus)."
 )
@@ -195,6 +198,7 @@ def _echo_citation(c: Citation, answer: str) -> None:
     help="JSON list of questions to abstain on (repeatable).",
 )
 @click.option("--out", type=click.Path(file_okay=False), help="Write eval.md and recall_at_k.png here.")
+@click.option("--keep-index", type=click.Path(file_okay=False), help="News QA: build the index here and keep it.")
 @_model_option("Embedding model ('none' = lexical only).")
 @rerank_option
 @store_option
@@ -210,16 +214,18 @@ def evaluate(
     limit: int | None,
     unanswerable: tuple[str, ...],
     out: str | None,
+    keep_index: str | None,
     model: str | None,
     rerank: str | None,
     store: str | None,
     ray: str | None,
     as_json: bool,
 ) -> None:
-    """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA).
+    """Measure retrieval and answers on a SQuAD-format file (XQuAD, ARCD, MLQA) or a news QA file.
 
     The index is built in a temporary store: a directory, or with --store one of that kind (a Milvus Lite
-    file beside the temporary folder, or a new collection name on a Milvus server, dropped afterwards)."""
+    file beside the temporary folder, or a new collection name on a Milvus server, dropped afterwards).
+    A news QA file (news_qa_dev.json's form) names its articles; each language is scored apart."""
     from .evaluation import evaluate as run_eval
 
     report = run_eval(
@@ -237,12 +243,14 @@ def evaluate(
         settings=Settings.from_env(),
         store=store,
         ray=ray,
+        keep_index=keep_index,
     )
     if as_json:
         _emit(report)
-    else:
-        for key, value in report.items():
-            click.echo(f"{key:>24}  {value}")
+        return
+    for key, value in report.items():  # a news QA report holds one section per language
+        for name, figure in value.items() if isinstance(value, dict) else [(key, value)]:
+            click.echo(f"{name if name == key else f'{key} {name}':>28}  {figure}")
 
 
 @cli.command()

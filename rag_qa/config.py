@@ -59,6 +59,10 @@ class RetrievalSettings:
     # over 4-grams.
     proximity_weight: float = 0.3  # BM25 points per unit of retrieval.proximity()
     proximity_window: int = 4  # terms further apart than this do not count as close
+    # Answering reads every passage of the best ``article_depth`` articles (up to ``article_chunks`` each),
+    # not only the retrieved ones: the asked detail often sits in another paragraph of the article.
+    article_depth: int = 2
+    article_chunks: int = 24
     rerank_depth: int = 30  # candidates a cross-encoder re-scores; the rest keep their fused order behind them
     max_question_chars: int = 2000
 

@@ -22,6 +22,7 @@ from .config import Settings
 from .errors import RagQAError
 from .formats import doc_id_for, squad_paragraph_key
 from .ingest import display_name
+from .news_eval import evaluate_news, is_news_qa
 from .pipeline import RagQA, build_index
 from .storage.store import temporary_store
 from .textnorm import words
@@ -110,8 +111,12 @@ def evaluate(
     settings: Settings | None = None,
     store: str | None = None,
     ray: str | None = None,
+    keep_index: str | None = None,
 ) -> dict[str, Any]:
     """Index the corpus (plus distractors) in a temporary folder and measure every question.
+
+    A news QA file as ``corpus`` is scored by news_eval.evaluate_news (``keep_index``: build its index
+    there and keep it).
 
     ``store``: build in a temporary store of that kind instead (``milvus://…`` or a Milvus Lite ``….db``:
     storage/store.py); ``ray``: encode on Ray (ray_encoding.py).
@@ -119,6 +124,8 @@ def evaluate(
     With ``unanswerable``, also the share of those questions answered "not found". With ``out``,
     also write ``eval.md`` and ``recall_at_k.png`` (recall@k, k = 1..20, for every available mode).
     """
+    if is_news_qa(corpus):
+        return evaluate_news(corpus, extra_sources, k, model, mode, limit, out, settings, store, keep_index)
     gold = gold_paragraphs(corpus)
     asked = list(questions_of(questions or corpus, gold, corpus))[:limit]
     if not asked:

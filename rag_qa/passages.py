@@ -10,7 +10,7 @@ import numpy as np
 
 from .config import DEFAULTS
 from .embedding import Embedder
-from .records import Candidate, Passage, Query, SentenceVectors
+from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
 from .sentences import sentence_spans
 from .textnorm import words
 
@@ -34,6 +34,7 @@ class RankedPassage:
     terms: frozenset[str]
     spans: tuple[tuple[int, int], ...] = ()  # its sentences (answer pool passages only)
     cosines: np.ndarray | None = field(default=None, repr=False)  # each sentence's, when the question is encoded
+    vectors: np.ndarray | None = field(default=None, repr=False)  # its sentences' vectors (float32), likewise
 
     @property
     def best_sentence(self) -> float:
@@ -56,25 +57,60 @@ def answer_passages(
     sentences' cosines: from the vectors the build ``stored``, encoding only what it did not store."""
     passages = distinct_passages(candidates, found, k)
     pool = answer_pool(passages, pool_size)
+    return with_sentences(query, passages, pool, embedder, stored)
+
+
+def article_passages(
+    query: Query, retrieved: Retrieved, embedder: Embedder | None, skip: Sequence[RankedPassage] = ()
+) -> list[RankedPassage]:
+    """The other passages of the best articles (``Retrieved.article_chunks``), with their sentences and
+    cosines, as passages retrieval did not rank (no scores), less those in ``skip`` or repeating one."""
+    seen = {p.passage.chunk_id for p in skip}
+    texts = {p.passage.text for p in skip}
+    extra = []
+    for chunk_id in retrieved.article_chunks:
+        passage = retrieved.passages.get(chunk_id)
+        if passage is None or chunk_id in seen or passage.text in texts:
+            continue
+        texts.add(passage.text)
+        extra.append(RankedPassage(Candidate(chunk_id, 0.0, 0.0, None), passage, frozenset(passage.terms)))
+    return with_sentences(query, extra, range(len(extra)), embedder, retrieved.sentences)
+
+
+def with_sentences(
+    query: Query,
+    passages: list[RankedPassage],
+    pool: Iterable[int],
+    embedder: Embedder | None,
+    stored: dict[int, SentenceVectors] | None = None,
+) -> list[RankedPassage]:
+    """``passages`` with the sentences of those in ``pool`` and (the question encoded) their cosines, from
+    the vectors the build ``stored``, encoding only what it did not store."""
     spans = {p: tuple(sentence_spans(passages[p].passage.text)) for p in pool}
-    cosines: dict[int, np.ndarray] = {}
+    vectors: dict[int, np.ndarray] = {}
     if embedder is not None and query.vector is not None:
         missing = []
-        for p in pool:
+        for p in spans:
             saved = (stored or {}).get(passages[p].candidate.chunk_id)
             if saved is not None and np.array_equal(saved.spans, np.asarray(spans[p], dtype=np.int32).reshape(-1, 2)):
-                cosines[p] = saved.vectors.astype(np.float32) @ query.vector
+                vectors[p] = saved.vectors.astype(np.float32)
             else:
                 missing.append(p)
         texts = [passages[p].passage.text[a:b] for p in missing for a, b in spans[p]]
-        encoded = embedder.encode_documents(texts) @ query.vector if texts else np.zeros(0, np.float32)
+        encoded = embedder.encode_documents(texts) if texts else np.zeros((0, len(query.vector)), np.float32)
         at = 0
         for p in missing:
-            cosines[p], at = encoded[at : at + len(spans[p])], at + len(spans[p])
+            vectors[p], at = encoded[at : at + len(spans[p])].astype(np.float32), at + len(spans[p])
     return [
-        replace(passage, spans=spans[p], cosines=cosines.get(p)) if p in spans else passage
+        replace(passage, spans=spans[p], vectors=vectors.get(p), cosines=_cosines(vectors.get(p), query.vector))
+        if p in spans
+        else passage
         for p, passage in enumerate(passages)
     ]
+
+
+def _cosines(vectors: np.ndarray | None, question: np.ndarray | None) -> np.ndarray | None:
+    return None if vectors is None or question is None else vectors @ question
 
 
 def distinct_passages(candidates: Sequence[Candidate], found: dict[int, Passage], k: int) -> list[RankedPassage]:

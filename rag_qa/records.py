@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -104,6 +104,19 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The short answer inside the quoted sentence: ``text`` at ``start``:``end`` of citation ``n``'s text."""
+
+    text: str
+    n: int
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "n": self.n, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str
@@ -113,8 +126,20 @@ class Answer:
     warnings: tuple[str, ...] = ()
     reranker: str | None = None  # the cross-encoder that ordered the passages, if any
     confidence: str | None = None  # "confident", "weak" (evidence below the index's confident level), None
+    span: AnswerSpan | None = None  # the asked number, name, date or place inside the quoted sentence
+    # "not found" although the topic matched: the passages that mention it without the asked fact
+    mentioned: tuple[Citation, ...] = ()
+    span_at: tuple[int, int] | None = field(default=None, compare=False)  # the span's offsets in ``text``
+
+    def marked(self, before: str = "**", after: str = "**", escape: Callable[[str], str] = str) -> str:
+        """The answer text with its short answer between ``before`` and ``after`` (each part ``escape``d)."""
+        if self.span_at is None:
+            return escape(self.text)
+        start, end = self.span_at
+        return f"{escape(self.text[:start])}{before}{escape(self.text[start:end])}{after}{escape(self.text[end:])}"
 
     def to_dict(self) -> dict[str, Any]:
+        extra = {"mentioned": [c.to_dict() for c in self.mentioned]} if self.mentioned else {}
         return {
             "question": self.question,
             "answer": self.text,
@@ -122,8 +147,10 @@ class Answer:
             "found": self.found,
             "confidence": self.confidence,
             "citations": [c.to_dict() for c in self.citations],
+            "answer_span": self.span.to_dict() if self.span else None,
             "reranker": self.reranker,
             "warnings": list(self.warnings),
+            **extra,
         }
 
 
@@ -209,6 +236,7 @@ class Query:
     vector: np.ndarray | None = field(default=None, repr=False)
     context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
     context: str | None = None  # the previous question itself
+    focus_vector: np.ndarray | None = field(default=None, repr=False)  # the asked focus encoded (other scripts)
 
 
 @dataclass(frozen=True)
@@ -265,3 +293,6 @@ class Retrieved:
     candidates: tuple[Candidate, ...]
     passages: dict[int, Passage]
     sentences: dict[int, SentenceVectors]
+    # the other passages of the best articles (their passages and sentence vectors are in the two maps):
+    # the asked detail often sits in another paragraph of the article that matches the question's topic
+    article_chunks: tuple[int, ...] = ()

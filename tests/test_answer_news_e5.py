@@ -1,0 +1,32 @@
+"""The bundled e5 on real SaudiNewsNet articles (tests/data/saudinewsnet_facts.json, five articles of
+2015-08-03): the asked detail sits in a later sentence than the lead, asked in Arabic and in English."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import DATA
+
+from rag_qa import RagQA, build_index
+
+pytestmark = pytest.mark.slow
+
+QUESTIONS = [
+    ("كم طابعا من عهد الملك المؤسس يعرض في معرض الطوابع بقرية المفتاحة؟", "42 طابعاً"),
+    ("How many stamps from King Abdulaziz's reign are on show at the Muftaha stamp exhibition?", "42 طابعاً"),
+    ("ما عمق بحيرة سد وادي عتود التي يبحث فيها الغواصون؟", "26 مترا"),
+    ("How deep is the Wadi Atud dam lake the divers are searching?", "26 مترا"),
+    ("من المتحدث الرسمي لوزارة العدل الذي تحدث عن إلغاء المواعيد الإلكترونية؟", "منصور القفاري"),
+]
+
+
+def test_the_quoted_sentence_and_its_span_hold_the_asked_fact_and_a_missing_one_is_not_found(bundled, tmp_path):
+    build_index([DATA / "saudinewsnet_facts.json"], tmp_path / "index")  # the default model: the bundled e5
+    qa = RagQA.load(tmp_path / "index")
+    for question, fact in QUESTIONS:
+        answer = qa.ask(question)
+        assert answer.found and fact in answer.text.split(" [")[0], (question, answer.text)
+        assert answer.span is not None, (question, answer.warnings)
+        assert answer.span.text in fact or fact in answer.span.text, (question, answer.span)
+    missing = qa.ask("كم بلغت تكلفة بناء سد وادي عتود بتهامة عسير؟")  # the article gives no cost
+    assert not missing.found and missing.citations == ()
+    assert missing.mentioned and "عتود" in missing.mentioned[0].text
