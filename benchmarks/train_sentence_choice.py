@@ -166,11 +166,11 @@ def collect(work: Path) -> list[Example]:
     return out
 
 
-def fit(train: list[Example], keep: list[int], l2: float = 0.001) -> SentenceModel:
+def fit(train: list[Example], keep: list[int], l2: float = 0.001, family: str = "e5") -> SentenceModel:
     """A listwise logistic model: per question, a softmax over its sentences, trained to put the mass on the
     sentences holding the answer (each question weighs its set's weight), then Platt-scaled so that the
     best sentence's score is the probability that it holds the answer."""
-    groups = [e for e in train if e.answerable and e.labels.any() and e.family == "e5"]
+    groups = [e for e in train if e.answerable and e.labels.any() and e.family == family]
     features = [e.features[:, keep] for e in groups]
     weights = np.array([SET_WEIGHT[e.dataset] for e in groups])
     weights /= weights.sum()
@@ -192,7 +192,7 @@ def fit(train: list[Example], keep: list[int], l2: float = 0.001) -> SentenceMod
     full = np.zeros(len(FEATURES))
     full[keep] = found.x
     raw = SentenceModel(tuple(float(v) for v in full), 0.0)
-    return platt(raw, train)
+    return platt(raw, [e for e in train if e.family == family])
 
 
 def platt(model: SentenceModel, train: list[Example]) -> SentenceModel:
@@ -200,23 +200,23 @@ def platt(model: SentenceModel, train: list[Example]) -> SentenceModel:
     whether each answerable question's best sentence holds the answer."""
     best_scores, correct = [], []
     for e in train:
-        if e.answerable and e.family == "e5":
+        if e.answerable:
             z = model.logits(e.features)
             i = int(np.argmax(z))
             best_scores.append(z[i])
             correct.append(bool(e.labels[i]))
     scaler = LogisticRegression(C=100.0).fit(np.array(best_scores).reshape(-1, 1), np.array(correct))
     a, b = float(scaler.coef_[0][0]), float(scaler.intercept_[0])
-    return SentenceModel(tuple(a * w for w in model.weights), b)
+    return SentenceModel(tuple(a * w for w in model.weights), a * model.bias + b)
 
 
 def top1(model: SentenceModel, items: list[Example]) -> float:
-    answerable = [e for e in items if e.answerable and e.family == "e5"]
+    answerable = [e for e in items if e.answerable]
     return float(np.mean([e.labels[int(np.argmax(model.logits(e.features)))] for e in answerable])) if answerable else 0
 
 
 def by_set(model: SentenceModel, items: list[Example]) -> dict[str, float]:
-    sets = sorted({(e.dataset, e.language) for e in items if e.family == "e5"})
+    sets = sorted({(e.dataset, e.language) for e in items})
     return {
         f"{d}-{lang}": round(top1(model, [e for e in items if (e.dataset, e.language) == (d, lang)]), 4)
         for d, lang in sets
@@ -237,7 +237,7 @@ def script(e: Example) -> str:
     return "arabic" if e.language == "ar" else "other"
 
 
-def thresholds(model: SentenceModel, items: list[Example]) -> tuple[dict[str, float], dict[str, float]]:
+def thresholds(models: dict[str, SentenceModel], items: list[Example]) -> tuple[dict[str, float], dict[str, float]]:
     """Per question script: "not found" (e5 only) below the probability under which at most 2 % of any set's
     typed answerable questions' best sentences fall (an answerable question turned away loses its citations);
     confident from the lowest probability at which no set has more than 3 % of its answerable questions
@@ -245,7 +245,7 @@ def thresholds(model: SentenceModel, items: list[Example]) -> tuple[dict[str, fl
     not_found, confident = {}, {}
     for family, name in [(f, s) for f in ("e5", "lexical") for s in ("arabic", "other")]:
         mine = [e for e in items if e.answerable and e.evidence and script(e) == name and e.family == family]
-        name = f"{family}:{name}"
+        name, model = f"{family}:{name}", models[family]
         if not mine:
             continue
         sets = sorted({e.dataset for e in mine})
@@ -270,6 +270,10 @@ def thresholds(model: SentenceModel, items: list[Example]) -> tuple[dict[str, fl
     return not_found, confident
 
 
+def weights(model: SentenceModel) -> dict[str, object]:
+    return {"weights": [round(w, 5) for w in model.weights], "bias": round(model.bias, 5)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "rag_qa_train")
@@ -286,24 +290,34 @@ def main() -> None:
     train = [e for e in items if not e.held_out]
     test = [e for e in items if e.held_out]
     every = list(range(len(FEATURES)))
-    model = fit(train, every)
-    hand, learned = by_set(HAND_MODEL, test), by_set(model, test)
-    gain = mean_top1(model, test) - mean_top1(HAND_MODEL, test)
+    models, held_out = {}, {}
+    # One set of weights, learned with e5's similarities, also ranks lexical answers (similarity 0): weights
+    # fitted on lexical features alone put the lead back first (coverage and grams outweigh the focus), the
+    # shapes this model exists for. Each family keeps its own probability levels.
+    models["e5"] = fit([e for e in train if e.family == "e5"], every)
+    models["lexical"] = platt(models["e5"], [e for e in train if e.family == "lexical"])
+    for family in ("e5", "lexical"):
+        theirs = [e for e in test if e.family == family]
+        gain = mean_top1(models[family], theirs) - mean_top1(HAND_MODEL, theirs)
+        held_out[family] = {
+            "hand": by_set(HAND_MODEL, theirs), "learned": by_set(models[family], theirs), "mean_gain": round(gain, 4)
+        }  # fmt: skip
+    e5_train, e5_test = [e for e in train if e.family == "e5"], [e for e in test if e.family == "e5"]
     shares = {}
     for j, name in enumerate(FEATURES):
-        without = fit(train, [i for i in every if i != j])
-        shares[name] = round(mean_top1(model, test) - mean_top1(without, test), 4)
-    not_found, confident = thresholds(model, train)
-    model = SentenceModel(model.weights, model.bias, tuple(not_found.items()), tuple(confident.items()))
+        without = fit(e5_train, [i for i in every if i != j])
+        shares[name] = round(mean_top1(models["e5"], e5_test) - mean_top1(without, e5_test), 4)
+    not_found, confident = thresholds(models, train)
     payload = {
         "features": list(FEATURES),
         "dense_models": list(E5_MODELS),
-        "weights": [round(w, 5) for w in model.weights],
-        "bias": round(model.bias, 5),
+        "weights": {family: weights(model) for family, model in models.items()},
         "not_found": not_found,
         "confident": confident,
-        "trained_on": {s: sum(1 for e in train if f"{e.dataset}-{e.language}" == s) for s in learned},
-        "held_out_top1": {"hand": hand, "learned": learned, "mean_gain": round(gain, 4)},
+        "trained_on": {
+            name: sum(1 for e in e5_train if f"{e.dataset}-{e.language}" == name) for name in held_out["e5"]["learned"]
+        },
+        "held_out_top1": held_out,
         "feature_loss_when_left_out": shares,
     }
     args.out.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")

@@ -18,7 +18,7 @@ from .config import DEFAULTS, AnsweringSettings, Settings
 from .embedding import Embedder
 from .passages import RankedPassage, answer_passages, answer_pool, article_passages, coverage, distinct_passages
 from .records import Answer, AnswerSpan, Calibration, Citation, Query, Retrieved
-from .sentence_choice import HAND_MODEL, Sentence, choose_sentences, load_model, model_family
+from .sentence_choice import Sentence, choose_sentences, load_model, model_family
 from .textnorm import arabic_share, char_grams, normalise
 
 NOT_FOUND = "Not found in the indexed articles."
@@ -64,8 +64,8 @@ def compose(
     candidates = sentence_candidates(found, passages, embedder, settings)
     everything, pool, asked = candidates.passages, candidates.pool, candidates.asked
     script, family = question_script(query.text), model_family(embedder, mode)
-    # the learned weights read e5's similarities (or none, lexically); another model's keep the hand-set ones
-    model = load_model() if family else HAND_MODEL
+    model = load_model(family)  # weights learned with e5's similarities, or lexically; another model: hand-set
+
     chosen = choose_sentences(query, asked, everything, pool, embedder, candidates.focus_vector, settings, model)
     if not chosen:
         return Answer(query.text, not_found_text(query.text), mode, (), found=False, warnings=tuple(warnings))

@@ -198,6 +198,9 @@ def score_news(
         "mode": "/".join(sorted({a.answer.mode for a in asked})),
         **{language: score_language([a for a in asked if a.item.language == language]) for language in LANGUAGES},
     }
+    # the unanswerable questions' figures also by themselves, language by language
+    negatives = {lang: report[lang].get("unanswerable") for lang in LANGUAGES}
+    report["unanswerable"] = {lang: figures for lang, figures in negatives.items() if figures}
     return report, asked
 
 

@@ -84,18 +84,20 @@ class SentenceModel:
 HAND_MODEL = SentenceModel((1.0, 0.25, 1.0, 3.0, 1.0, 0.0, 0.3, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), -3.0)
 
 
-@lru_cache(maxsize=4)
-def load_model(path: Path = MODEL_FILE) -> SentenceModel:
-    """The trained model; HAND_MODEL when the file is missing or names other features."""
+@lru_cache(maxsize=8)
+def load_model(family: str | None = "e5", path: Path = MODEL_FILE) -> SentenceModel:
+    """The model trained for ``family`` (model_family: "e5" or "lexical", each with its own weights; the
+    thresholds of both); HAND_MODEL for another model, or when the file is missing or names other features."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return HAND_MODEL
-    if tuple(data.get("features", ())) != FEATURES:
+    weights = dict(data.get("weights") or {}).get(family or "")
+    if tuple(data.get("features", ())) != FEATURES or not weights:
         return HAND_MODEL
     return SentenceModel(
-        tuple(float(w) for w in data["weights"]),
-        float(data["bias"]),
+        tuple(float(w) for w in weights["weights"]),
+        float(weights["bias"]),
         tuple((str(k), float(v)) for k, v in dict(data.get("not_found") or {}).items()),
         tuple((str(k), float(v)) for k, v in dict(data.get("confident") or {}).items()),
     )
@@ -133,7 +135,7 @@ def choose_sentences(
 ) -> list[Sentence]:
     """The answer's sentences, best first, among the sentences of ``passages[pool]`` (with their spans
     and, the question encoded, their vectors: passages.with_sentences)."""
-    model = model or load_model()
+    model = model or HAND_MODEL
     sentences = scored_sentences(query, asked, passages, pool, embedder, focus_vector, settings, model)
     if not sentences:
         return []
@@ -164,7 +166,7 @@ def scored_sentences(
     model: SentenceModel | None = None,
 ) -> list[Sentence]:
     """Every sentence of ``passages[pool]`` with its features and its probability of holding the answer."""
-    model = model or load_model()
+    model = model or HAND_MODEL
     rows, matrix = sentence_features(query, asked, passages, pool, embedder, focus_vector, settings)
     if not rows:
         return []

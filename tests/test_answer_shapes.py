@@ -61,8 +61,8 @@ def test_a_topic_without_the_asked_fact_is_not_found_and_says_what_is_there(shap
     qa = RagQA.load(shapes_index)
     best = qa.ask(question)
     assert best.found and best.span is not None  # a number, but not the speed: the model gives it a low probability
-    strict = replace(load_model(), not_found=(("lexical:arabic", 0.99),))
-    monkeypatch.setattr(answering, "load_model", lambda: strict)
+    strict = replace(load_model("lexical"), not_found=(("lexical:arabic", 0.99),))
+    monkeypatch.setattr(answering, "load_model", lambda family: strict)
     answer = qa.ask(question)
     assert not answer.found and answer.citations == () and answer.span is None
     assert "لم أجد" in answer.text and "«تدشين خط السكة الحديد بين الرياض والقريات»" in answer.text

@@ -61,6 +61,7 @@ def test_eval_scores_a_news_qa_file_per_language(tmp_path):
     assert arabic["answer_hit"] == 1.0 and arabic["answer_hit_in_lead_n"] == 1
     assert arabic["confident_right"] + arabic["weak"] + arabic["not_found"] == 1.0
     assert arabic["unanswerable"] == {"n": 1, "not_found": 1.0, "weak": 0.0, "confident": 0.0}
+    assert report["unanswerable"]["ar"] == arabic["unanswerable"]
     assert report["en"]["n"] == 1 and report["en"]["unanswerable"]["n"] == 1  # lexical: English finds nothing
     assert {"latency_ms_p50", "span_hit", "confident_wrong"} <= set(arabic)
     assert "# rag_qa eval: news questions" in (out / "eval.md").read_text(encoding="utf-8")
