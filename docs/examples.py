@@ -61,6 +61,7 @@ CONSOLE = {
         'rag-qa ask --index news "ما عمق بحيرة سد وادي عتود التي يبحث فيها الغواصون؟"',
         'rag-qa ask --index news "How deep is the Wadi Atud dam lake?"',
         'rag-qa ask --index news "كم بلغت تكلفة بناء سد وادي عتود؟"',
+        'rag-qa ask --index news "كم عدد زوار معرض الطوابع في قرية المفتاحة عام 2019؟"',
     ],
     "milvus": [
         "rag-qa build --store archive.milvus.db",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .answer_types import DATE, MONTHS, NAME, NUMBER, NUMBER_WORDS, PLACE, Asked, bare_word
+from .answer_types import ARABIC_ATTRIBUTE, DATE, MONTHS, NAME, NUMBER, NUMBER_WORDS, PLACE, Asked, bare_word
 from .textnorm import STOPWORDS, normalise, stem
 
 _ORDINALS = frozenset(
@@ -97,7 +97,7 @@ def supplies(kind: str | None, sentence: str, question: str) -> bool:
 
 @lru_cache(maxsize=8192)
 def typed_spans(
-    kind: str | None, sentence: str, question: str, focus: tuple[str, ...] = ()
+    kind: str | None, sentence: str, question: str, focus: tuple[str, ...] = (), units: frozenset[str] = frozenset()
 ) -> tuple[tuple[int, int], ...]:
     """Character spans of ``sentence`` that can answer a question of ``kind`` and that the question does
     not already hold; ``focus``: the class noun a place or name question named ("مستشفى", "شركة")."""
@@ -116,13 +116,15 @@ def typed_spans(
         inside = toks[first : last + 1]
         if all(t.norm in asked or t.bare in asked or t.norm in STOPWORDS for t in inside):
             continue  # the question's own number, date or name
+        if units and not any(t.norm in units or t.bare in units for t in inside):
+            continue  # "ما تكلفة …" is not answered by "270 مترا"
         kept.append((toks[first].start, toks[last].end))
     return tuple(kept)
 
 
 def answer_span(asked: Asked, sentence: str, question: str) -> tuple[int, int] | None:
     """The span of ``sentence`` that answers: of the asked kind, nearest the focus (else the first)."""
-    spans = typed_spans(asked.kind, sentence, question, asked.focus)
+    spans = typed_spans(asked.kind, sentence, question, asked.focus, asked.units)
     if not spans:
         return None
     gaps = focus_gaps(asked, sentence, spans)
@@ -133,7 +135,8 @@ def focus_gaps(asked: Asked, sentence: str, spans: Sequence[tuple[int, int]]) ->
     """For each span, how many words separate it from the nearest word holding the focus ("42 طابعا" for
     "كم عدد الطوابع": 0); empty when the sentence does not hold the focus."""
     toks = tokens(sentence)
-    head = Asked(asked.kind, asked.focus[:1])  # the attribute itself ("عمق"), not what it is of
+    # the attribute itself ("عمق"), not what it is of; an English one in the Arabic word for it
+    head = Asked(asked.kind, tuple(ARABIC_ATTRIBUTE.get(w, w) for w in asked.focus[:1]))
     at = [i for i, t in enumerate(toks) if _holds_focus(head, t)]
     units = asked.units
     gaps: list[float] = []

@@ -132,11 +132,21 @@ _TIME = (
 _MEASURES = (
     ("طول مسافه عمق ارتفاع عرض يبعد تبعد length distance depth height far long deep high tall wide", _DISTANCE),
     ("تكلفه التكلفه كلفه قيمه القيمه سعر السعر مبلغ ميزانيه cost price value worth budget", _MONEY),
-    ("مده المده عمر العمر age old duration", _TIME),
+    ("مده المده عمر العمر age old duration long", _TIME),
     ("مساحه المساحه area", "متر كيلومتر هكتار دونم meter kilometer hectare"),
     ("نسبه النسبه percentage share rate", "% بالمئه بالمائه المئه المائه percent"),
 )
-_UNIT_OF = {attribute: units for attributes, units in _MEASURES for attribute in attributes.split()}
+_UNIT_OF: dict[str, str] = {}
+for _attributes, _units in _MEASURES:
+    for _attribute in _attributes.split():
+        _UNIT_OF[_attribute] = f"{_UNIT_OF.get(_attribute, '')} {_units}".strip()  # "long": a length or a time
+# The Arabic word an English question's measured attribute is written with, so that its place in an Arabic
+# sentence is found ("How deep …?" → "وعمقه يصل إلى 26 مترا").
+ARABIC_ATTRIBUTE = {
+    "deep": "عمق", "depth": "عمق", "long": "طول", "length": "طول", "far": "يبعد", "distance": "مسافه",
+    "cost": "تكلفه", "price": "سعر", "wide": "عرض", "width": "عرض", "high": "ارتفاع", "tall": "ارتفاع",
+    "height": "ارتفاع", "area": "مساحه", "old": "عمر", "age": "عمر",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

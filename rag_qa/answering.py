@@ -1,8 +1,12 @@
-"""Answers without an LLM: the sentence(s) of the retrieved passages that best answer the question, cited.
+"""Answers without an LLM: the sentence(s) of the retrieved articles that hold what the question asks, cited.
 
-The answer is extractive, so every word of it can be checked in a cited passage. When no passage holds
+The answer is extractive, so every word of it can be checked in a cited passage. Its sentence is chosen
+among the answer pool's passages and every other passage of the best two articles (sentence_choice.py),
+and the asked number, date, name or place is marked in it (``Answer.span``). When no passage holds
 enough evidence (too few of the question's weighted terms, and no dense similarity above the model's
-threshold) the answer is "not found" with no citations, rather than noise.
+threshold) the answer is "not found" with no citations, rather than noise; and when the articles match
+the question's topic but no sentence probably holds the asked fact, "not found" names what they do hold
+(``Answer.mentioned``).
 """
 
 from __future__ import annotations
@@ -152,12 +156,12 @@ def mention_text(question: str, asked: Asked, title: str, missing: Sequence[str]
 
 def later_year(missing: Sequence[str], passages: Sequence[RankedPassage]) -> list[str]:
     """The years the question names (``missing``: held by no passage) that come more than a year after
-    every year the passages mention: "who won the 2018 World Cup?" over articles of 2015 asks about what
-    they cannot know."""
+    every year the passages mention or are dated: "who won the 2018 World Cup?" over articles of 2015 asks
+    about what they cannot know."""
     asked = [n for n in missing if _YEAR.fullmatch(n)]
     if not asked:
         return []
-    held = [int(y) for p in passages for y in _YEAR.findall(normalise(p.passage.text))]
+    held = [int(y) for p in passages for y in _YEAR.findall(f"{p.passage.date or ''} {normalise(p.passage.text)}")]
     newest = max(held, default=0)
     return [n for n in asked if newest and int(n) > newest + 1]  # (a season's articles name the year before)
 

@@ -226,7 +226,7 @@ def sentence_features(
         phrases = len(question_pairs & pairs) / max(len(question_pairs), 1)
         subword = len(question_grams & set(char_grams(text))) / len(question_grams) if question_grams else 0.0
         neighbours = frozenset(sentence_terms.get((p, n - 1), ())) | frozenset(sentence_terms.get((p, n + 1), ()))
-        spans = typed_spans(asked.kind, text, query.text, asked.focus)
+        spans = typed_spans(asked.kind, text, query.text, asked.focus, asked.units)
         focus_share = _focus_share(asked, distinct, text)
         near = focus_closeness(asked, text, spans) if focus_share else 0.0
         span = answer_span(asked, text, query.text) if spans else None

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 from rag_qa import RagQA, answering, build_index
 from rag_qa.answer_spans import answer_span, typed_spans
 from rag_qa.answer_types import NUMBER, PERSON, analyse
+from rag_qa.chat_render import turn_html
 from rag_qa.cli import cli
 from rag_qa.sentence_choice import load_model
 
@@ -68,6 +69,7 @@ def test_a_topic_without_the_asked_fact_is_not_found_and_says_what_is_there(shap
     assert "لم أجد" in answer.text and "«تدشين خط السكة الحديد بين الرياض والقريات»" in answer.text
     assert answer.mentioned and "القريات" in answer.mentioned[0].text
     assert answer.to_dict()["mentioned"][0]["title"] == answer.mentioned[0].title
+    assert "<mark>" in turn_html(1, question, answer) and "القريات" in turn_html(1, question, answer)  # the chat
 
 
 def test_a_question_about_a_year_after_every_article_is_not_found(shapes_index):
@@ -91,6 +93,14 @@ def test_numbers_are_marked_with_what_they_count_and_the_one_next_to_the_focus_w
     start, end = answer_span(asked, sentence, "كم عدد الطوابع في المعرض؟") or (0, 0)
     assert sentence[start:end] == "نحو 42 طابعا"
     assert typed_spans(NUMBER, "بدأ المعرض عام 2015 في أبها.", "كم عدد الطوابع؟") == ()  # a year is a date
+
+
+def test_a_measured_attribute_is_answered_in_its_units_and_found_from_an_english_question():
+    sentence = "وتمشيط بحيرة السد البالغ عرضه 270 مترا وعمقه متدرج يصل إلى 26 مترا."
+    for question in ("ما عمق بحيرة السد؟", "How deep is the dam lake?"):
+        start, end = answer_span(analyse(question), sentence, question) or (0, 0)
+        assert sentence[start:end] == "26 مترا", question  # the value after "عمقه", not the width before it
+    assert answer_span(analyse("كم بلغت تكلفة السد؟"), sentence, "كم بلغت تكلفة السد؟") is None  # no money
 
 
 def test_ask_json_and_cli_mark_the_short_answer(shapes_index):

@@ -21,6 +21,7 @@ def test_respond_streams_answer_and_highlighted_sources(lexical_index):
     cleared, history, sources, turns, merged = updates[-1]
     assert cleared == "" and history[-1]["role"] == "assistant" and len(turns) == 1 and not merged
     assert "[\\[1\\]](#source-1-1)" in history[-1]["content"] and "mode: lexical" in history[-1]["content"]
+    assert f"**{SULLIVAN}**" in history[-1]["content"]  # the short answer, in bold
     assert SULLIVAN in sources and "<mark>" in sources and 'dir="auto"' in sources and 'id="source-1-1"' in sources
 
 
