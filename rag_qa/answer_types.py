@@ -16,7 +16,6 @@ from functools import lru_cache
 from .textnorm import STOPWORDS, normalise, stem, words
 
 NUMBER, DATE, PERSON, PLACE, NAME = "number", "date", "person", "place", "name"
-KINDS = (NUMBER, DATE, PERSON, PLACE, NAME)
 
 # Classes a question can name after "أي" / "which": where the answer is a place, an organisation or a person.
 _PLACE_CLASSES = frozenset(

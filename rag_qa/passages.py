@@ -35,6 +35,7 @@ class RankedPassage:
     spans: tuple[tuple[int, int], ...] = ()  # its sentences (answer pool passages only)
     cosines: np.ndarray | None = field(default=None, repr=False)  # each sentence's, when the question is encoded
     vectors: np.ndarray | None = field(default=None, repr=False)  # its sentences' vectors (float32), likewise
+    retrieved: bool = True  # False: another passage of a retrieved article (article_passages), never ranked
 
     @property
     def best_sentence(self) -> float:
@@ -73,7 +74,8 @@ def article_passages(
         if passage is None or chunk_id in seen or passage.text in texts:
             continue
         texts.add(passage.text)
-        extra.append(RankedPassage(Candidate(chunk_id, 0.0, 0.0, None), passage, frozenset(passage.terms)))
+        unranked = Candidate(chunk_id, 0.0, 0.0, None)
+        extra.append(RankedPassage(unranked, passage, frozenset(passage.terms), retrieved=False))
     return with_sentences(query, extra, range(len(extra)), embedder, retrieved.sentences)
 
 

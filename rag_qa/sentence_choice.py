@@ -206,7 +206,7 @@ def sentence_features(
     top_focus = float(focus_similarity.max()) if len(focus_similarity) else 0.0
     question_pairs = set(zip(query.terms, query.terms[1:], strict=False))
     question_grams = set(char_grams(query.text))
-    retrieved = [p for p in pool if passages[p].candidate.score > 0]
+    retrieved = [p for p in pool if passages[p].retrieved]
     strength = {p: passage_strength(query, passages, p, retrieved, settings) for p in retrieved}
     article: dict[str, float] = {}
     for p in retrieved:
