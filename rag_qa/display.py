@@ -10,8 +10,9 @@ from .records import BuildSummary, Citation
 SNIPPET_CHARS = 200
 LEXICAL_ONLY_WARNING = "Lexical-only index:"  # how RagQA.load's warning for a lexical-only index begins
 WEAK_EVIDENCE = (
-    "Weak evidence: the passages may not answer this question (they match it less closely than this "
-    "index's confident level, or lack what it names). Check them before relying on this answer."
+    "Weak evidence: the quoted sentence may not hold what the question asks (it is not sure enough to be "
+    "called confident, or the passages match the question less closely than this index's confident level, or "
+    "lack what it names). Check them before relying on this answer."
 )
 
 
