@@ -110,7 +110,6 @@ class Sentence:
     end: int
     text: str
     score: float  # the probability that it holds the answer
-    features: tuple[float, ...] = ()
     span: tuple[int, int] | None = None  # the answer of the asked kind, in passage text offsets
     focus: bool = False  # it holds the question's focus (lexically, or through the model across scripts)
 
@@ -172,8 +171,8 @@ def scored_sentences(
         return []
     logits = model.logits(matrix)
     return [
-        Sentence(p, a, b, text, 1.0 / (1.0 + math.exp(-float(z))), tuple(float(x) for x in f), span, held)
-        for (p, a, b, text, span, held), z, f in zip(rows, logits, matrix, strict=True)
+        Sentence(p, a, b, text, 1.0 / (1.0 + math.exp(-float(z))), span, held)
+        for (p, a, b, text, span, held), z in zip(rows, logits, strict=True)
     ]
 
 
