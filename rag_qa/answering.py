@@ -271,4 +271,5 @@ def _citation(n: int, ranked: RankedPassage, highlights: tuple[tuple[int, int], 
         chunk_id=passage.chunk_id,
         highlights=highlights,
         date=passage.date,
+        publisher=passage.publisher,
     )

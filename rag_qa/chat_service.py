@@ -18,6 +18,7 @@ from .display import plural
 from .errors import RagQAError
 from .ingest import SUPPORTED_SUFFIXES, iter_articles
 from .records import Answer, Article, Problem
+from .scope import publisher_name
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,32 @@ class ChatService:
         qa = self._loaded()
         return qa.modes if qa is not None else ("lexical",)
 
-    def ask(self, question: str, k: int = 5, mode: str | None = None, context: str | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int = 5, mode: str | None = None, context: str | None = None, **scope: Any
+    ) -> Answer:
+        """``scope``: RagQA.ask's publishers, since, until, articles, sources and read_time."""
         qa = self.qa()
         if qa is None:
             raise RagQAError(self.load_error or "No index loaded.")
-        return qa.ask(question, k=k, mode=mode or None, context=context or None)
+        return qa.ask(question, k=k, mode=mode or None, context=context or None, **scope)
+
+    def publisher_choices(self) -> list[tuple[str, str]]:
+        """(label, publisher) of each publisher in the index, the largest first: "عكاظ · okaz (143)"."""
+        qa = self._loaded()
+        if qa is None:
+            return []
+        counts = qa.retriever.reader.catalog.publishers()
+        return [(_publisher_label(p, n), p) for p, n in counts.items()]
+
+    def dates(self) -> tuple[str | None, str | None]:
+        qa = self._loaded()
+        catalog = qa.retriever.reader.catalog if qa is not None else None
+        return (catalog.first_date, catalog.last_date) if catalog is not None else (None, None)
+
+    def article_title(self, doc_id: str) -> str | None:
+        qa = self._loaded()
+        entry = qa.retriever.reader.catalog.entry(doc_id) if qa is not None and doc_id else None
+        return entry.title if entry is not None else None
 
     def status_markdown(self) -> str:
         qa = self._loaded()
@@ -158,6 +180,11 @@ class ChatService:
             text += f" Replaced the earlier upload of {', '.join(replaced)}."
         problems = [*refused, *summary.problems]
         return text + (" Skipped: " + "; ".join(problems) if problems else "")
+
+
+def _publisher_label(publisher: str, count: int) -> str:
+    name = publisher_name(publisher)
+    return f"{name} · {publisher} ({count:,})" if name != publisher else f"{publisher} ({count:,})"
 
 
 def _articles_in(path: Path) -> tuple[int, str | None]:

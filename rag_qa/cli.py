@@ -17,11 +17,12 @@ from .cli_options import (
     json_option,
     ray_option,
     rerank_option,
+    scope_options,
     store_option,
 )
+from .cli_output import echo_answer
 from .config import DEFAULT_MODEL, DEFAULTS, Settings
-from .display import WEAK_EVIDENCE, build_report, info_lines, plural, snippet
-from .records import Citation
+from .display import build_report, info_lines
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -133,6 +134,7 @@ def _report_build(summary: Any, as_json: bool) -> None:
 )
 @_model_option("Must match the model the index was built with (env RAG_QA_MODEL); 'none' forces lexical.")
 @rerank_option
+@scope_options
 @click.option("--all", "show_all", is_flag=True, help="Also print the passages the answer does not quote.")
 @json_option
 @friendly_errors
@@ -143,43 +145,22 @@ def ask(
     mode: str | None,
     model: str | None,
     rerank: str | None,
+    scope: dict[str, Any],
     show_all: bool,
     as_json: bool,
 ) -> None:
-    """Answer QUESTION from the indexed articles, citing the passages used."""
+    """Answer QUESTION from the indexed articles, citing the passages used.
+
+    A time phrase ("yesterday", "this week", "on 25 July", "في 25 يوليو", "latest") is read against the
+    newest indexed article, and the answer says how; --all-dates searches every date instead."""
     from .pipeline import RagQA
 
     qa = RagQA.load(index_dir, model=model, rerank=rerank, settings=Settings.from_env())
-    answer = qa.ask(question, k=k, mode=mode)
+    answer = qa.ask(question, k=k, mode=mode, **scope)
     if as_json:
         _emit(answer.to_dict())
         return
-    if answer.confidence == "weak":
-        click.secho(WEAK_EVIDENCE, fg="yellow")
-    bold = ("\033[1m", "\033[22m") if sys.stdout.isatty() else ("**", "**")
-    click.echo(answer.marked(*bold))
-    for c in answer.mentioned:  # "not found": what the articles do say about the topic
-        _echo_citation(c, "")
-    quoted = [c for c in answer.citations if c.highlights]
-    unquoted = [c for c in answer.citations if not c.highlights]
-    for c in quoted:
-        _echo_citation(c, answer.text)
-    if unquoted and show_all:
-        click.echo("\nRetrieved, not quoted in the answer:")
-        for c in unquoted:
-            _echo_citation(c, answer.text)
-    elif unquoted:
-        click.echo(f"\n({plural(len(unquoted), 'more passage')} retrieved but not quoted: --all shows them)", err=True)
-    click.echo(f"\n(mode: {answer.mode})", err=True)
-    for warning in answer.warnings:
-        click.secho(f"WARNING: {warning}", fg="yellow", err=True)
-
-
-def _echo_citation(c: Citation, answer: str) -> None:
-    click.echo(f"\n[{c.n}] {c.title}")
-    details = [c.source, f"chars {c.start}-{c.end}", *([c.date] if c.date else []), f"score {c.score:.3f}"]
-    click.echo(f"    {' · '.join(details)}")
-    click.echo(f"    {snippet(c, answer=answer)}")
+    echo_answer(answer, qa.retriever.reader.catalog, show_all)
 
 
 @cli.command(name="eval")

@@ -18,6 +18,8 @@ STORE_HELP = (
     "file such as ./archive.milvus.db (env RAG_QA_STORE)."
 )
 store_option = click.option("--store", envvar="RAG_QA_STORE", default=None, metavar="URI", help=STORE_HELP)
+
+
 def _ray_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """``--ray`` takes an optional value, so ``--ray my-articles`` would read the folder as the address."""
     if value and value != "local" and os.path.exists(value):
@@ -52,6 +54,62 @@ def index_option(func: F) -> F:
         return func(*args, index_dir=store or index_dir, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def scope_options(func: F) -> F:
+    """``--publisher``, ``--since``, ``--until``, ``--article``, ``--source`` and ``--all-dates``, passed to
+    the command as ``scope``: the keyword arguments of ``RagQA.ask`` (scope.py, time_reading.py)."""
+
+    @click.option(
+        "--publisher",
+        "publishers",
+        multiple=True,
+        metavar="NAME",
+        help="Only articles of this newspaper or site (repeatable; see `rag-qa info`).",
+    )
+    @click.option("--since", metavar="YYYY-MM-DD", default=None, help="Only articles dated on or after this day.")
+    @click.option("--until", metavar="YYYY-MM-DD", default=None, help="Only articles dated on or before this day.")
+    @click.option(
+        "--article",
+        "articles",
+        multiple=True,
+        metavar="DOC_ID",
+        help="Only this article (a citation's doc_id; repeatable).",
+    )
+    @click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        metavar="PATH",
+        help="Only articles from this remembered source (repeatable).",
+    )
+    @click.option(
+        "--all-dates",
+        is_flag=True,
+        help='Do not read a time phrase of the question ("yesterday", "في 25 يوليو") as dates.',
+    )
+    @wraps(func)
+    def wrapper(
+        *args: Any,
+        publishers: tuple[str, ...],
+        since: str | None,
+        until: str | None,
+        articles: tuple[str, ...],
+        sources: tuple[str, ...],
+        all_dates: bool,
+        **kwargs: Any,
+    ) -> Any:
+        scope = {
+            "publishers": publishers or None,
+            "since": since,
+            "until": until,
+            "articles": articles or None,
+            "sources": sources or None,
+            "read_time": not all_dates,
+        }
+        return func(*args, scope=scope, **kwargs)
+
+    return wrapper  # type: ignore[return-value]  # fmt: skip
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")

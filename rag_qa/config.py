@@ -21,7 +21,7 @@ from .errors import BadArgument
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX = "index"
 NO_MODEL = "none"
-FORMAT_VERSION = 3  # 3: sentence vectors stored, dense evidence with the best sentence
+FORMAT_VERSION = 4  # 3: sentence vectors stored, dense evidence with the best sentence; 4: publishers, copies
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,9 @@ class RetrievalSettings:
     # not only the retrieved ones: the asked detail often sits in another paragraph of the article.
     article_depth: int = 2
     article_chunks: int = 24
+    # "Latest" (time_reading.py): a score is divided by 1 + age / recency_days, its article's age in days
+    # before the index's newest article.
+    recency_days: float = 7.0
     rerank_depth: int = 30  # candidates a cross-encoder re-scores; the rest keep their fused order behind them
     max_question_chars: int = 2000
 

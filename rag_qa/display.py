@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from .config import DEFAULTS
-from .records import BuildSummary, Citation
+from .records import Answer, BuildSummary, Citation
+from .scope import Scope, publisher_name
+from .storage.catalog import Catalog
 
 SNIPPET_CHARS = 200
 LEXICAL_ONLY_WARNING = "Lexical-only index:"  # how RagQA.load's warning for a lexical-only index begins
@@ -36,6 +38,35 @@ def snippet(citation: Citation, limit: int = SNIPPET_CHARS, answer: str = "") ->
 def _position(answer: str, sentence: str) -> int:
     found = answer.find(sentence)
     return found if found >= 0 else len(answer)
+
+
+def citation_details(c: Citation) -> str:
+    """ "okaz · 2015-07-25 · archive.zip:… · chars 0-420 · score 0.031" """
+    shown = [
+        publisher_name(c.publisher) or "",
+        c.date or "",
+        c.source,
+        f"chars {c.start}-{c.end}",
+        f"score {c.score:.3f}",
+    ]
+    return " · ".join(part for part in shown if part)
+
+
+def copies_line(c: Citation) -> str:
+    """ "also in: عكاظ، المدينة (2 copies)" — the other newspapers that carry the same story."""
+    names = dict.fromkeys(publisher_name(copy.get("publisher")) or str(copy.get("title")) for copy in c.copies)
+    return f"also in: {'، '.join(names)} ({plural(len(c.copies), 'copy').replace('copys', 'copies')})"
+
+
+def scope_lines(answer: Answer, catalog: Catalog | None = None) -> list[str]:
+    """What the answer was asked within: the filters, and how a time phrase was read (with the way back)."""
+    lines = []
+    if answer.scope:
+        lines.append(f"Within: {Scope.of(**answer.scope).describe(catalog)}")
+    if answer.time_reading:
+        lines.append(f"Dates: {answer.time_reading['read_as']} (the newest article is dated "
+                     f"{answer.time_reading['newest_article']}); --all-dates searches every date.")  # fmt: skip
+    return lines
 
 
 def build_report(summary: BuildSummary) -> str:
@@ -97,6 +128,19 @@ def info_lines(details: dict[str, Any]) -> list[tuple[str, str]]:
             f"from lexical evidence {level['lexical_evidence']} (below it an answer is labelled weak; "
             f"{level['background_confident']:.0%} of {level['background_questions']} background questions reach it)",
         ))  # fmt: skip
+    dates = details.get("dates") or {}
+    if dates.get("first"):
+        lines.append(
+            ("Dates", f"{dates['first']} to {dates['last']} ({plural(details.get('undated', 0), 'article')} undated)")
+        )
+    publishers = details.get("publishers") or {}
+    if publishers:
+        named = [f"{publisher_name(p)} ({n:,})" if publisher_name(p) == p else f"{publisher_name(p)} · {p} ({n:,})"
+                 for p, n in publishers.items()]  # fmt: skip
+        lines.append(("Publishers", ", ".join(named)))
+    if details.get("copy_groups"):
+        groups = details["copy_groups"]
+        lines.append(("Copies", f"{plural(groups['groups'], 'group')} of wire copies, {groups['articles']:,} articles"))
     deleted, size = details["deleted_chunks"], details["size_bytes"]
     if details.get("store") == "milvus":
         lines.append(("Store", f"Milvus at {details['store_location']}"))

@@ -7,17 +7,20 @@ Articles get stable ids from their source and a hash of their content.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import html
 import json
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from .boilerplate import article_line
 from .records import Article, Problem
 
 MAX_TITLE_CHARS = 300
+MAX_PUBLISHER_CHARS = 100
 # The version of clean_text's rules, recorded in the index: a build re-reads every file of an index whose
 # articles were cleaned by other rules (2: news-site boilerplate dropped, boilerplate.py), re-encoding
 # only the articles whose text changed.
@@ -90,8 +93,12 @@ def clean_text(text: str) -> str:
     return "\n".join(lines)
 
 
-def make_article(key: str, title: str, text: str, source: str, date: str | None = None) -> Article | None:
-    """An Article with a stable id (from ``key``) and a content hash; None when nothing is left after cleaning."""
+def make_article(
+    key: str, title: str, text: str, source: str, date: str | None = None, publisher: str | None = None
+) -> Article | None:
+    """An Article with a stable id (from ``key``) and a content hash; None when nothing is left after cleaning.
+    ``date`` is kept as an ISO date (None when it cannot be read); ``publisher``: the newspaper or site,
+    else the domain of a web address ``source``."""
     body = clean_text(text)
     # scraped titles carry HTML entities ("&#8220;نايف البكري&#8221;")
     title = _SPACES.sub(" ", _CONTROL.sub("", html.unescape(title or ""))).strip()[:MAX_TITLE_CHARS]
@@ -101,7 +108,49 @@ def make_article(key: str, title: str, text: str, source: str, date: str | None 
         title = body.split("\n", 1)[0][:120]
     content_hash = hashlib.sha256(f"{title}\n{body}".encode()).hexdigest()[:32]
     doc_id = doc_id_for(key)
-    return Article(doc_id=doc_id, title=title, text=body, source=source, content_hash=content_hash, date=date)
+    return Article(
+        doc_id=doc_id, title=title, text=body, source=source, content_hash=content_hash, date=iso_date(date),
+        publisher=_clean_publisher(publisher) or url_domain(source),
+    )  # fmt: skip
+
+
+_ISO_DAY = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def iso_date(text: str | None) -> str | None:
+    """``YYYY-MM-DD`` of a date as sources write it ("2015-07-25 01:27:33", "2015-07-25T01:27:33+03:00",
+    "Sat, 25 Jul 2015 01:27:33 GMT", "25 July 2015"); None when there is none to read."""
+    if not text or not text.strip():
+        return None
+    if found := _ISO_DAY.match(text):
+        year, month, day = map(int, found.groups())
+    else:
+        from dateutil import parser
+
+        try:
+            parsed = parser.parse(text.strip()[:60], default=datetime.datetime(1, 1, 1))
+        except (ValueError, OverflowError):
+            return None
+        if parsed.year == 1:  # no year in the text: not a date an article can be placed by
+            return None
+        year, month, day = parsed.year, parsed.month, parsed.day
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def url_domain(address: str | None) -> str | None:
+    """The site of a web address ("www.okaz.com.sa" → "okaz.com.sa"); None for anything else."""
+    if not address or not address.startswith(("http://", "https://")):
+        return None
+    host = urlsplit(address).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def _clean_publisher(name: str | None) -> str | None:
+    cleaned = _SPACES.sub(" ", _CONTROL.sub("", html.unescape(name or ""))).strip()[:MAX_PUBLISHER_CHARS]
+    return cleaned or None
 
 
 def _text_article(name: str, text: str) -> Article:
@@ -149,7 +198,7 @@ def _html_article(name: str, data: bytes) -> Article:
     body = soup.find("article") or soup.body or soup
     for block in body.find_all(_HTML_BLOCKS):
         block.insert_after("\n")
-    article = make_article(name, title, body.get_text(), name, _html_date(soup))
+    article = make_article(name, title, body.get_text(), name, _html_date(soup), _html_site(soup))
     if article is None:
         raise SkipFile("no text in the HTML after removing scripts and markup")
     return article
@@ -163,6 +212,16 @@ _HTML_DATE_META = (
     {"name": "date"},
     {"name": "dc.date"},
 )
+
+
+def _html_site(soup: Any) -> str | None:
+    """The newspaper or site a page names (``og:site_name``, else the domain of its canonical address)."""
+    for attrs in ({"property": "og:site_name"}, {"name": "application-name"}):
+        meta = soup.find("meta", attrs=attrs)
+        if meta is not None and str(meta.get("content") or "").strip():
+            return str(meta["content"])
+    address = soup.find("meta", attrs={"property": "og:url"}) or soup.find("link", attrs={"rel": "canonical"})
+    return url_domain(str(address.get("content") or address.get("href") or "")) if address is not None else None
 
 
 def _html_date(soup: Any) -> str | None:
@@ -217,7 +276,13 @@ def _record_article(name: str, i: int, record: Any) -> Article | Problem:
     url = record.get("url") if isinstance(record.get("url"), str) else None
     title = record["title"] if isinstance(record.get("title"), str) else ""
     date = next((str(record[k]) for k in ("date", "published", "date_extracted") if record.get(k)), None)
-    article = make_article(f"{name}#{url or i}", title, text, url or where, date)
+    # the newspaper: SaudiNewsNet's ``source`` ("okaz"), or a named publisher or site (else the URL's domain)
+    publisher = next(
+        (record[k] for k in ("publisher", "site_name", "site", "source") if isinstance(record.get(k), str)), None
+    )
+    if publisher and publisher.startswith(("http://", "https://", "/")):
+        publisher = url_domain(publisher)
+    article = make_article(f"{name}#{url or i}", title, text, url or where, date, publisher)
     return article if article is not None else Problem(where, "article text is empty")
 
 

@@ -7,6 +7,7 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,12 @@ from .errors import (
     ModelUnavailable,
     SourceMissing,
 )
+from .index_info import describe_index
 from .indexing import locked_build
 from .records import Answer, BuildSummary, Calibration, Citation, Retrieved
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
-from .sources import covers
+from .scope import Asked, Scope, ask_within
 from .storage import Manifest
 from .storage.store import Reader, Store, open_store
 
@@ -193,34 +195,81 @@ class RagQA:
     def modes(self) -> tuple[str, ...]:
         return self._loaded.retriever.modes
 
-    def ask(self, question: str, k: int = 5, mode: str | None = None, context: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        mode: str | None = None,
+        context: str | None = None,
+        *,
+        publishers: str | Iterable[str] | None = None,
+        since: str | date | None = None,
+        until: str | date | None = None,
+        articles: str | Iterable[str] | None = None,
+        sources: str | Path | Iterable[str | Path] | None = None,
+        read_time: bool = True,
+    ) -> Answer:
         """Answer from the indexed articles, citing passages; "not found" when they hold no answer.
 
-        ``context``: the previous question, for a follow-up such as "and the Israeli side?".
+        ``context``: the previous question, for a follow-up such as "and the Israeli side?". The scope
+        (scope.py): only articles of these ``publishers``, dated ``since`` … ``until`` (inclusive ISO
+        dates), these ``articles`` (doc ids) or from these remembered ``sources``; the filters combine,
+        and one that keeps nothing raises EmptyScope. ``read_time``: a time phrase in the question
+        ("yesterday", "في 25 يوليو", "latest") narrows the dates, read against the newest article
+        (time_reading.py); the answer's ``time_reading`` says how. False searches every date.
         """
         loaded = self._loaded
-        found = self._retrieve(loaded, question, k, mode, context)
-        warnings = self._warnings(mode, found.mode)
+        scope = Scope.of(publishers, since, until, articles, sources)
+        found, asked = self._retrieve(loaded, question, k, mode, context, scope, read_time)
+        warnings = [*self._warnings(mode, found.mode), *asked.warnings]
         embedder = loaded.retriever.embedder
         answer = compose(found, k, embedder, warnings, loaded.calibration, loaded.confident_at, self.settings)
+        answer = replace(
+            answer, question=asked.question, citations=tuple(self._with_copies(loaded, answer.citations)),
+            mentioned=tuple(self._with_copies(loaded, answer.mentioned)), scope=scope.to_dict() if scope else None,
+            time_reading=asked.reading.to_dict() if asked.reading else None,
+        )  # fmt: skip
         return replace(answer, reranker=self._reranker.name) if self._reranker else answer
 
-    def search(self, question: str, k: int = 10, mode: str | None = None, context: str | None = None) -> list[Citation]:
-        """The ``k`` best passages for ``question``, best first (no answer, no abstention)."""
-        return citations_for(self._retrieve(self._loaded, question, k, mode, context), k)
+    def search(
+        self, question: str, k: int = 10, mode: str | None = None, context: str | None = None, *,
+        publishers: str | Iterable[str] | None = None, since: str | date | None = None, until: str | date | None = None,
+        articles: str | Iterable[str] | None = None, sources: str | Path | Iterable[str | Path] | None = None,
+        read_time: bool = True,
+    ) -> list[Citation]:  # fmt: skip
+        """The ``k`` best passages for ``question``, best first (no answer, no abstention); the scope as
+        for ``ask``."""
+        loaded = self._loaded
+        scope = Scope.of(publishers, since, until, articles, sources)
+        found, _ = self._retrieve(loaded, question, k, mode, context, scope, read_time)
+        return self._with_copies(loaded, citations_for(found, k))
 
-    def _retrieve(self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None) -> Retrieved:
+    def _with_copies(self, loaded: _Loaded, citations: Sequence[Citation]) -> list[Citation]:
+        """The citations with the other articles that carry the same story (copies.py)."""
+        return [replace(c, copies=loaded.reader.catalog.copy_refs(c.doc_id)) for c in citations]
+
+    def _retrieve(
+        self, loaded: _Loaded, question: str, k: int, mode: str | None, context: str | None, scope: Scope,
+        read_time: bool,
+    ) -> tuple[Retrieved, Asked]:  # fmt: skip
         if not isinstance(k, int) or k < 1 or k > 100:
             raise BadArgument(f"k must be an integer between 1 and 100; got {k!r}")
         limit = self.settings.retrieval.max_question_chars
         text = clean_question(question, limit)
         context = clean_question(context, limit) if context and context.strip() else None
         mode_used = loaded.retriever.choose_mode(mode)
-        found = loaded.retriever.for_answer(loaded.retriever.query(text, mode_used, context), mode_used, k)
-        if self._reranker is None:
-            return found
-        depth = self.settings.retrieval.rerank_depth
-        return replace(found, candidates=tuple(self._reranker.rerank(text, found.candidates, found.passages, depth)))
+        reader = loaded.reader
+        asked = ask_within(text, scope, read_time, reader.catalog, reader.articles_by_file(), reader.manifest.sources)
+        query = replace(
+            loaded.retriever.query(asked.searched, mode_used, context), within=asked.within,
+            recent_from=asked.reading.newest if asked.reading and asked.reading.latest else None,
+        )  # fmt: skip
+        found = loaded.retriever.for_answer(query, mode_used, k)
+        if self._reranker is not None:
+            depth = self.settings.retrieval.rerank_depth
+            reranked = self._reranker.rerank(asked.searched, found.candidates, found.passages, depth)
+            found = replace(found, candidates=tuple(reranked))
+        return found, asked
 
     def _warnings(self, requested: str | None, used: str) -> list[str]:
         warnings = list(self.warnings)
@@ -252,35 +301,8 @@ class RagQA:
             return True
 
     def info(self) -> dict[str, Any]:
-        reader = self._loaded.reader
-        manifest = reader.manifest
-        per_file = reader.articles_per_file()
-        sources = [
-            {
-                "path": source,
-                "articles": sum(n for name, n in per_file.items() if covers(source, name)),
-                "exists": Path(source).exists(),
-            }
-            for source in manifest.sources
-        ]
-        return {
-            "index": str(reader.index_dir),
-            "version": manifest.version_dir,
-            "documents": manifest.documents,
-            "chunks": manifest.chunks,
-            "sources": sources,
-            "model": manifest.model_name,
-            "mode": self.modes[0],
-            "modes": list(self.modes),
-            "lexical_only_reason": manifest.fallback_reason,
-            "built_at": manifest.created_at,
-            "build_seconds": manifest.build_seconds,
-            **reader.storage_details(),  # the store, its size_bytes, segments and deleted_chunks
-            "abstention": manifest.abstention,  # the evidence thresholds calibrated by the build (abstention.py)
-            "confidence": manifest.confidence,  # the confident level of lexical evidence (abstention.py)
-            "chunking": {k: v for k, v in manifest.chunking.items() if k != "separators"},
-            "warnings": list(self.warnings),
-        }
+        """What ``rag-qa info`` shows (index_info.py)."""
+        return describe_index(self._loaded.reader, self.modes, self.warnings)
 
 
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\u2066-\u2069\u202a-\u202e\ufeff]")

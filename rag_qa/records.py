@@ -18,7 +18,8 @@ class Article:
     text: str
     source: str  # file path (``archive.zip:member`` inside archives) or the article's URL
     content_hash: str
-    date: str | None = None
+    date: str | None = None  # ISO date (YYYY-MM-DD), when its source gives one
+    publisher: str | None = None  # the newspaper or site (SaudiNewsNet's ``source``, ``og:site_name``, the domain)
 
 
 @dataclass(frozen=True)
@@ -90,14 +91,16 @@ class Citation:
     score: float
     chunk_id: int = field(default=-1, repr=False, compare=False)
     highlights: tuple[tuple[int, int], ...] = field(default=(), compare=False)  # quoted sentences, in ``text``
-    date: str | None = field(default=None, compare=False)  # the article's date, when its source gives one
+    date: str | None = field(default=None, compare=False)  # the article's ISO date, when its source gives one
+    publisher: str | None = field(default=None, compare=False)  # the newspaper or site
+    # the other articles carrying the same story (copies.py): {doc_id, title, publisher, date, source} each
+    copies: tuple[dict[str, str | None], ...] = field(default=(), compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        hidden = ("chunk_id", "highlights", "date")
+        hidden = ("chunk_id", "highlights", "date", "publisher", "copies")
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in hidden}
         out["score"] = round(float(self.score), 6)
-        if self.date:
-            out["date"] = self.date
+        out["publisher"], out["date"], out["copies"] = self.publisher, self.date, [dict(c) for c in self.copies]
         if self.highlights:
             out["highlights"] = [list(span) for span in self.highlights]
         return out
@@ -130,6 +133,8 @@ class Answer:
     # "not found" although the topic matched: the passages that mention it without the asked fact
     mentioned: tuple[Citation, ...] = ()
     span_at: tuple[int, int] | None = field(default=None, compare=False)  # the span's offsets in ``text``
+    scope: Mapping[str, Any] | None = None  # the filters it was asked within (scope.Scope.to_dict), if any
+    time_reading: Mapping[str, Any] | None = None  # how a time phrase was read (time_reading.TimeReading)
 
     def marked(self, before: str = "**", after: str = "**", escape: Callable[[str], str] = str) -> str:
         """The answer text with its short answer between ``before`` and ``after`` (each part ``escape``d)."""
@@ -139,7 +144,11 @@ class Answer:
         return f"{escape(self.text[:start])}{before}{escape(self.text[start:end])}{after}{escape(self.text[end:])}"
 
     def to_dict(self) -> dict[str, Any]:
-        extra = {"mentioned": [c.to_dict() for c in self.mentioned]} if self.mentioned else {}
+        extra: dict[str, Any] = {"mentioned": [c.to_dict() for c in self.mentioned]} if self.mentioned else {}
+        if self.scope:
+            extra["scope"] = dict(self.scope)
+        if self.time_reading:
+            extra["time_reading"] = dict(self.time_reading)
         return {
             "question": self.question,
             "answer": self.text,
@@ -208,6 +217,7 @@ class Passage:
     title: str
     source: str
     date: str | None = None
+    publisher: str | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +247,8 @@ class Query:
     context_terms: tuple[str, ...] = ()  # from the previous question of a follow-up
     context: str | None = None  # the previous question itself
     focus_vector: np.ndarray | None = field(default=None, repr=False)  # the asked focus encoded (other scripts)
+    within: np.ndarray | None = field(default=None, repr=False)  # the scope: one flag per catalog article (scope.py)
+    recent_from: str | None = None  # "latest": prefer articles near this date, the index's newest (time_reading.py)
 
 
 @dataclass(frozen=True)

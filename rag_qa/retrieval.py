@@ -13,9 +13,12 @@ from .config import DEFAULTS, RetrievalSettings
 from .embedding import Embedder
 from .errors import BadArgument
 from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
+from .storage.catalog import Catalog, day_number
 from .storage.store import Reader
 from .textnorm import arabic_share, char_grams
 from .textnorm import terms as analyze
+
+SAME_PASSAGE = 0.8  # two copies' passages with this share of words in common are the same passage
 
 
 def reciprocal_rank_fusion(
@@ -82,8 +85,9 @@ class Retriever:
         read: dict[int, Passage] = {}
         stored: dict[int, SentenceVectors] = {}
         candidates = self.retrieve(query, mode, 3 * k, read, stored)
+        read |= self.reader.passages([c.chunk_id for c in candidates if c.chunk_id not in read])
+        candidates = one_copy_each(candidates, read, self.reader.catalog)
         ids = [c.chunk_id for c in candidates]
-        read |= self.reader.passages([i for i in ids if i not in read])
         if query.vector is not None:
             stored |= self.reader.sentences([i for i in ids if i not in stored])
         article_chunks = self._article_chunks(ids, read)
@@ -141,10 +145,25 @@ class Retriever:
             ranked = sorted(fused.items(), key=lambda kv: -kv[1])
             if query.vector is not None:
                 ranked = self._by_best_sentence(query.vector, ranked, stored)
+        if query.recent_from is not None:
+            ranked = self._newest_first(ranked, query.recent_from)
         return [
             Candidate(chunk_id, score, lexical.get(chunk_id, 0.0), dense.get(chunk_id) if dense else None)
             for chunk_id, score in ranked[:n]
         ]
+
+    def _newest_first(self, ranked: list[tuple[int, float]], newest: str) -> list[tuple[int, float]]:
+        """"Latest": each score divided by 1 + age / ``recency_days``, the age in days before ``newest``
+        (Onyx decays by age in years, for time-framed questions only; a news archive's scale is days).
+        Articles without a date count as the oldest."""
+        catalog = self.reader.catalog
+        days = catalog.chunk_days([i for i, _ in ranked])
+        anchor = day_number(newest)
+        dated = catalog.days[catalog.days >= 0]
+        age = anchor - np.where(days >= 0, days, dated.min() if len(dated) else anchor)
+        scale = self.settings.recency_days
+        decayed = [(i, score / (1.0 + max(int(a), 0) / scale)) for (i, score), a in zip(ranked, age, strict=True)]
+        return sorted(decayed, key=lambda kv: -kv[1])
 
     def _by_best_sentence(
         self, vector: np.ndarray, ranked: list[tuple[int, float]], stored: dict[int, SentenceVectors]
@@ -177,7 +196,7 @@ class Retriever:
         grams = char_grams(query.text)
         if query.context:  # the question's own grams count twice, a follow-up's context grams once
             grams = [*grams, *grams, *char_grams(query.context)]
-        found = self.reader.lexical_search(grams, n)
+        found = self.reader.lexical_search(grams, n, query.within)
         read |= self.reader.passages([i for i in found if i not in read])
         if len(set(query.terms)) < 2:
             return found
@@ -187,7 +206,38 @@ class Retriever:
     def _dense(self, query: Query, n: int) -> dict[int, float]:
         if query.vector is None:
             return {}
-        return self.reader.dense_search(query.vector, n)
+        return self.reader.dense_search(query.vector, n, query.within)
+
+
+def one_copy_each(candidates: Sequence[Candidate], read: dict[int, Passage], catalog: Catalog) -> list[Candidate]:
+    """The candidates with one article of each group of wire copies (copies.py): the copy whose passage
+    ranked first, or, where other copies hold that same passage (word Jaccard ≥ ``SAME_PASSAGE``), the
+    earliest of them (then the fullest). The other copies' passages repeat it and are left out."""
+    first: dict[int, Passage] = {}  # group → its best-ranked passage
+    keep: dict[int, tuple[tuple[str, int], str]] = {}  # group → ((date, -length), doc id) of the copy kept
+    for candidate in candidates:
+        passage = read.get(candidate.chunk_id)
+        group = catalog.group_of.get(passage.doc_id) if passage else None
+        entry = catalog.entry(passage.doc_id) if passage and group is not None else None
+        if passage is None or group is None or entry is None:
+            continue
+        key = (entry.date or "9999", -entry.length)
+        if group not in first:
+            first[group], keep[group] = passage, (key, entry.doc_id)
+        elif key < keep[group][0] and _jaccard(passage.terms, first[group].terms) >= SAME_PASSAGE:
+            keep[group] = (key, entry.doc_id)
+    if not keep:
+        return list(candidates)
+    kept = {doc_id for _, doc_id in keep.values()}
+    return [
+        c for c in candidates
+        if (p := read.get(c.chunk_id)) is None or p.doc_id not in catalog.group_of or p.doc_id in kept
+    ]  # fmt: skip
+
+
+def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
+    x, y = set(a), set(b)
+    return len(x & y) / len(x | y) if x or y else 1.0
 
 
 def proximity(query: Query, chunk_terms: Sequence[str], window: int) -> float:

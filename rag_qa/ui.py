@@ -15,7 +15,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .chat_render import EMPTY_SOURCES, answer_markdown, earlier_questions, escape_markdown, sources_panel, turn_html
+from .chat_render import (
+    CSS,
+    EMPTY_SOURCES,
+    HEAD,
+    answer_markdown,
+    earlier_questions,
+    escape_markdown,
+    scope_markdown,
+    sources_panel,
+    turn_html,
+)
 from .chat_service import MAX_UPLOAD_MB, UPLOAD_TYPES, ChatService
 from .config import DEFAULT_INDEX, Settings
 from .conversation import context_for
@@ -34,45 +44,6 @@ EXAMPLES = [
 ]
 STREAM_STEPS = 12
 
-CSS = """
-.rag-passage { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; margin: 8px 0;
-  line-height: 1.8; unicode-bidi: plaintext; }
-.rag-passage, .rag-answer, .message { font-family: 'Noto Naskh Arabic', 'Noto Sans Arabic', 'DejaVu Sans', sans-serif; }
-.rag-text { white-space: pre-wrap; }
-.rag-passage mark { background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px; }
-.rag-passage.rag-flash { outline: 3px solid #f59e0b; }
-.rag-meta { font-size: 0.85em; opacity: 0.85; margin-bottom: 4px; }
-.rag-banner { background: #fff4e5; color: #7a4a00; border: 1px solid #f0b35a; border-radius: 8px; padding: 6px 10px;
-  font-size: 0.9em; }
-.rag-banner summary { cursor: pointer; }
-.rag-turn { margin-bottom: 6px; }
-.rag-turn > summary { cursor: pointer; font-weight: 600; padding: 4px 0; }
-#question textarea { unicode-bidi: plaintext; text-align: start; }
-#chat .message p { unicode-bidi: plaintext; text-align: start; }
-"""
-# [n] markers in the chat are links to #source-<turn>-<n>: this opens that answer's sources, scrolls to the
-# passage and flashes it. The question box gets dir="auto" (Gradio offers only a fixed rtl flag).
-HEAD = """
-<script>
-document.addEventListener('click', (event) => {
-  const link = event.target.closest && event.target.closest('a[href^="#source-"]');
-  if (!link) return;
-  const target = document.getElementById(link.getAttribute('href').slice(1));
-  if (!target) return;
-  event.preventDefault();
-  const turn = target.closest('details');
-  if (turn) turn.open = true;
-  target.scrollIntoView({behavior: 'smooth', block: 'center'});
-  target.classList.add('rag-flash');
-  setTimeout(() => target.classList.remove('rag-flash'), 1600);
-}, true);
-const ragQuestionDirection = () => document.querySelectorAll('#question textarea').forEach((box) => {
-  if (box.getAttribute('dir') !== 'auto') box.setAttribute('dir', 'auto');
-});
-new MutationObserver(ragQuestionDirection).observe(document.documentElement, {childList: true, subtree: true});
-</script>
-"""
-
 
 def respond(
     service: ChatService,
@@ -82,20 +53,24 @@ def respond(
     mode: str = "auto",
     turns: Sequence[str] | None = None,
     standalone: bool = False,
+    scope: dict[str, Any] | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """One chat turn, streamed: yields (textbox, history, sources panel HTML, turns, merged).
+    """One chat turn, streamed: yields (textbox, history, sources panel HTML, turns, merged, dated).
 
     An elliptical follow-up ("والجانب الإسرائيلي؟", "and the Israeli side?") is read with the questions
     it continues (conversation.py), and the answer says so; ``standalone`` asks it afresh. ``turns``: the
-    sources block of every earlier answer; ``merged``: whether this answer was read as a follow-up."""
+    sources block of every earlier answer; ``merged``: whether this answer was read as a follow-up; ``scope``:
+    RagQA.ask's filters; ``dated``: whether a time phrase of the question narrowed the dates."""
     history, turns = list(history or []), list(turns or [])
     context = None if standalone else context_for(question or "", earlier_questions(history))
     history.append({"role": "user", "content": escape_markdown(question or "")})
     try:
-        answer = service.ask(question, k=int(k), mode=None if mode == "auto" else mode, context=context)
+        answer = service.ask(
+            question, k=int(k), mode=None if mode == "auto" else mode, context=context, **(scope or {})
+        )
     except (RagQAError, ValueError) as exc:
         history.append({"role": "assistant", "content": f"⚠️ {escape_markdown(str(exc))}"})
-        yield "", history, sources_panel(turns), turns, False
+        yield "", history, sources_panel(turns), turns, False, False
         return
     turn = len(turns) + 1
     turns.append(turn_html(turn, question, answer))
@@ -103,25 +78,43 @@ def respond(
     if answer.confidence == "weak":
         full = f"**{escape_markdown(WEAK_EVIDENCE)}**\n\n{full}"
     merged = f" · read as a follow-up of «{escape_markdown(context)}»" if context else ""
-    footer = f"\n\n*mode: {answer.mode}{merged}*"
+    dates = f" · dates {escape_markdown(answer.time_reading['read_as'])}" if answer.time_reading else ""
+    footer = f"\n\n*mode: {answer.mode}{merged}{dates}*"
+    dated = bool(answer.time_reading and not answer.time_reading.get("latest"))
     words = full.split(" ")
     step = max(1, len(words) // STREAM_STEPS)
     history.append({"role": "assistant", "content": ""})
     panel = sources_panel(turns)
     for end in range(step, len(words) + step, step):
         history[-1] = {"role": "assistant", "content": " ".join(words[:end])}
-        yield "", history, panel, turns, bool(context)
+        yield "", history, panel, turns, bool(context), dated
         time.sleep(0.02)
     history[-1] = {"role": "assistant", "content": full + footer}
-    yield "", history, panel, turns, bool(context)
+    yield "", history, panel, turns, bool(context), dated
 
 
-def api_ask(service: ChatService, question: str, k: int = 5, mode: str = "", context: str = "") -> dict[str, Any]:
-    """The named API endpoint: the same answer and citations as ``rag-qa ask --json``."""
+def api_ask(
+    service: ChatService, question: str, k: int = 5, mode: str = "", context: str = "", **scope: Any
+) -> dict[str, Any]:
+    """The named API endpoint: the same answer and citations as ``rag-qa ask --json``; ``scope``: RagQA.ask's
+    publishers, since, until, articles, sources and read_time (empty values: no filter)."""
     try:
-        return service.ask(question, k=int(k), mode=mode or None, context=context or None).to_dict()
+        filters = {key: value for key, value in scope.items() if value not in (None, "", [])}
+        return service.ask(question, k=int(k), mode=mode or None, context=context or None, **filters).to_dict()
     except (RagQAError, ValueError) as exc:
         return {"question": question, "error": str(exc), "answer": "", "mode": "", "citations": []}
+
+
+def scope_arguments(doc: str, papers: Sequence[str] | None, first_day: str, last_day: str, read_time: bool = True
+                    ) -> dict[str, Any]:  # fmt: skip
+    """RagQA.ask's scope from the chat's controls (empty ones: no filter)."""
+    return {
+        "publishers": list(papers or []) or None,
+        "since": (first_day or "").strip() or None,
+        "until": (last_day or "").strip() or None,
+        "articles": [doc] if doc else None,
+        "read_time": read_time,
+    }
 
 
 def build_demo(
@@ -145,13 +138,29 @@ def build_demo(
                 chatbot = gr.Chatbot(
                     label="Chat", show_label=False, buttons=["copy"], height=460, elem_id="chat", sanitize_html=True
                 )
+                with gr.Row(equal_height=True):
+                    scope_shown = gr.Markdown(elem_id="scope-shown")
+                    scope_clear = gr.Button("Clear scope", visible=False, size="sm", elem_id="scope-clear", scale=0)
                 question = gr.Textbox(
                     label="Question", placeholder="اكتب سؤالك… / Type your question…", elem_id="question"
                 )
                 with gr.Row():
                     ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
                     afresh = gr.Button("Ask again as a new question", visible=False, elem_id="afresh")
+                    all_dates = gr.Button("Search all dates", visible=False, elem_id="all-dates")
                     clear = gr.ClearButton([question, chatbot], value="Clear", elem_id="clear")
+                with gr.Accordion("Scope: newspapers and dates", open=False, elem_id="scope"):
+                    first, last = service.dates()
+                    publishers = gr.Dropdown(
+                        service.publisher_choices(), value=[], multiselect=True, label="Newspapers (all when empty)",
+                        elem_id="publishers",
+                    )  # fmt: skip
+                    with gr.Row():
+                        since = gr.Textbox(label="From", placeholder=first or "YYYY-MM-DD", elem_id="since")
+                        until = gr.Textbox(label="To", placeholder=last or "YYYY-MM-DD", elem_id="until")
+                article = gr.State("")  # "Ask about this article": its doc id, until the scope is cleared
+                about_doc = gr.Textbox(visible="hidden", elem_id="about-doc")
+                about_apply = gr.Button("Ask about the article", visible="hidden", elem_id="about-apply")
                 gr.Examples(EXAMPLES, inputs=question, label="Examples")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
@@ -172,21 +181,30 @@ def build_demo(
                 add_report = gr.Markdown(elem_id="add-report")
 
         def on_ask(
-            q: str, history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str],
-            standalone: bool = False,
+            q: str, history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str], doc: str,
+            papers: list[str], first_day: str, last_day: str, standalone: bool = False, read_time: bool = True,
         ) -> Iterator[Any]:  # fmt: skip
-            for text, chat, panel, new_turns, merged in respond(
-                service, q, history, int(k_value), mode_value, done, standalone
+            scope = scope_arguments(doc, papers, first_day, last_day, read_time)
+            for text, chat, panel, new_turns, merged, dated in respond(
+                service, q, history, int(k_value), mode_value, done, standalone, scope
             ):
-                yield text, chat, panel, new_turns, gr.Button(visible=merged), gr.skip(), gr.skip()
-            yield (gr.skip(),) * 5 + (service.status_markdown(), service.banner_html())
+                buttons = gr.Button(visible=merged), gr.Button(visible=dated)
+                yield text, chat, panel, new_turns, *buttons, gr.skip(), gr.skip()
+            yield (gr.skip(),) * 6 + (service.status_markdown(), service.banner_html())
 
-        def on_afresh(
-            history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str]
-        ) -> Iterator[Any]:
-            asked = earlier_questions(history)
-            if asked:
-                yield from on_ask(asked[-1], history, k_value, mode_value, done, standalone=True)
+        def again(standalone: bool, read_time: bool) -> Any:
+            """Ask the last question again: as a new one (not a follow-up), or over every date."""
+
+            def handler(
+                history: list[dict[str, Any]], k_value: float, mode_value: str, done: list[str], doc: str,
+                papers: list[str], first_day: str, last_day: str,
+            ) -> Iterator[Any]:  # fmt: skip
+                asked = earlier_questions(history)
+                if asked:
+                    yield from on_ask(asked[-1], history, k_value, mode_value, done, doc, papers, first_day, last_day,
+                                      standalone=standalone, read_time=read_time)  # fmt: skip
+
+            return handler
 
         def on_add(paths: list[str] | None, progress: Any = upload_progress) -> tuple[Any, ...]:
             if not paths:
@@ -200,20 +218,41 @@ def build_demo(
                 report = f"Nothing added: {exc}"
             return escape_markdown(report), service.status_markdown(), None
 
-        outputs = [question, chatbot, sources, turns, afresh, status, banner]
-        inputs = [question, chatbot, k, mode, turns]
+        outputs = [question, chatbot, sources, turns, afresh, all_dates, status, banner]
+        scoped = [article, publishers, since, until]
+        inputs = [question, chatbot, k, mode, turns, *scoped]
         ask_button.click(on_ask, inputs, outputs, api_visibility="private")
         question.submit(on_ask, inputs, outputs, api_visibility="private")
-        afresh.click(on_afresh, [chatbot, k, mode, turns], outputs, api_visibility="private")
+        afresh.click(again(True, True), [chatbot, k, mode, turns, *scoped], outputs, api_visibility="private")
+        all_dates.click(again(False, False), [chatbot, k, mode, turns, *scoped], outputs, api_visibility="private")
         clear.click(
-            lambda: (EMPTY_SOURCES, [], gr.Button(visible=False)), None, [sources, turns, afresh],
-            api_visibility="private",
+            lambda: (EMPTY_SOURCES, [], gr.Button(visible=False), gr.Button(visible=False)), None,
+            [sources, turns, afresh, all_dates], api_visibility="private",
+        )  # fmt: skip
+
+        def show_scope(doc: str, papers: list[str], first_day: str, last_day: str) -> tuple[Any, ...]:
+            shown = scope_markdown(service.article_title(doc) if doc else None, doc, papers, first_day, last_day)
+            return doc, shown, gr.Button(visible=bool(shown))
+
+        about_apply.click(show_scope, [about_doc, publishers, since, until], [article, scope_shown, scope_clear],
+                          api_visibility="private")  # fmt: skip
+        for control in (publishers, since, until):
+            control.change(show_scope, scoped, [article, scope_shown, scope_clear], api_visibility="private")
+        scope_clear.click(
+            lambda: ("", [], "", "", "", gr.Button(visible=False)), None,
+            [article, publishers, since, until, scope_shown, scope_clear], api_visibility="private",
         )  # fmt: skip
         add_button.click(on_add, [files], [add_report, status, files], api_visibility="private")
 
-        def ask(question: str, k: int = 5, mode: str = "", context: str = "") -> dict[str, Any]:
-            """Answer a question from the indexed articles: answer text with [n] markers, mode, citations."""
-            return api_ask(service, question, k, mode, context)
+        def ask(
+            question: str, k: int = 5, mode: str = "", context: str = "", publishers: list[str] | None = None,
+            since: str = "", until: str = "", articles: list[str] | None = None, sources: list[str] | None = None,
+            read_time: bool = True,
+        ) -> dict[str, Any]:  # fmt: skip
+            """Answer a question from the indexed articles: answer text with [n] markers, mode, citations. The
+            scope: only these publishers, dates since/until (YYYY-MM-DD), articles (doc ids) or sources."""
+            return api_ask(service, question, k, mode, context, publishers=publishers, since=since, until=until,
+                           articles=articles, sources=sources, read_time=read_time)  # fmt: skip
 
         gr.api(ask, api_name="ask")
     return demo

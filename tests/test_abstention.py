@@ -126,7 +126,7 @@ def test_the_chat_shows_the_weak_label(news_index):
     from rag_qa.chat_service import ChatService
     from rag_qa.ui import respond
 
-    *_, (_, history, _, _, _) = respond(ChatService(news_index), "ما عاصمة أستراليا؟", [])
+    *_, (_, history, _, _, _, _) = respond(ChatService(news_index), "ما عاصمة أستراليا؟", [])
     assert history[-1]["content"].startswith("**Weak evidence") and "[\\[1\\]]" in history[-1]["content"]
 
 

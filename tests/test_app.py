@@ -3,10 +3,10 @@
 import pytest
 from conftest import SULLIVAN, US_SIDE_AR, running_app
 
-from rag_qa.chat_render import sources_html
+from rag_qa.chat_render import scope_markdown, sources_html
 from rag_qa.chat_service import ChatService, safe_upload_name
 from rag_qa.records import Citation
-from rag_qa.ui import api_ask, respond
+from rag_qa.ui import api_ask, respond, scope_arguments
 
 
 def last(turn):
@@ -18,8 +18,8 @@ def test_respond_streams_answer_and_highlighted_sources(lexical_index):
     service = ChatService(lexical_index)
     updates = list(respond(service, US_SIDE_AR, []))
     assert len(updates) > 2  # the answer streams in
-    cleared, history, sources, turns, merged = updates[-1]
-    assert cleared == "" and history[-1]["role"] == "assistant" and len(turns) == 1 and not merged
+    cleared, history, sources, turns, merged, dated = updates[-1]
+    assert cleared == "" and history[-1]["role"] == "assistant" and len(turns) == 1 and not merged and not dated
     assert "[\\[1\\]](#source-1-1)" in history[-1]["content"] and "mode: lexical" in history[-1]["content"]
     assert f"**{SULLIVAN}**" in history[-1]["content"]  # the short answer, in bold
     assert SULLIVAN in sources and "<mark>" in sources and 'dir="auto"' in sources and 'id="source-1-1"' in sources
@@ -27,27 +27,29 @@ def test_respond_streams_answer_and_highlighted_sources(lexical_index):
 
 def test_follow_up_is_read_with_the_previous_question_and_says_which(lexical_index):
     service = ChatService(lexical_index)
-    _, history, _, turns, _ = last(respond(service, US_SIDE_AR, []))
-    _, history, _, turns, merged = last(respond(service, "والجانب الإسرائيلي؟", history, turns=turns))
+    _, history, _, turns, _, _ = last(respond(service, US_SIDE_AR, []))
+    _, history, _, turns, merged, _ = last(respond(service, "والجانب الإسرائيلي؟", history, turns=turns))
     assert merged and "رون ديرمر" in history[-1]["content"]
     assert f"read as a follow-up of «{US_SIDE_AR}»" in history[-1]["content"].replace("\\", "")
     # asked afresh, the same words stand alone
-    _, history, _, turns, merged = last(respond(service, "والجانب الإسرائيلي؟", history, turns=turns, standalone=True))
+    _, history, _, turns, merged, _ = last(
+        respond(service, "والجانب الإسرائيلي؟", history, turns=turns, standalone=True)
+    )
     assert not merged and "follow-up" not in history[-1]["content"]
 
 
 def test_a_short_unrelated_question_is_not_merged_with_the_previous_one(lexical_index):
     service = ChatService(lexical_index)
-    _, history, _, turns, _ = last(respond(service, US_SIDE_AR, []))
-    _, history, _, turns, merged = last(respond(service, "ما عاصمة أستراليا؟", history, turns=turns))
+    _, history, _, turns, _, _ = last(respond(service, US_SIDE_AR, []))
+    _, history, _, turns, merged, _ = last(respond(service, "ما عاصمة أستراليا؟", history, turns=turns))
     assert not merged and "follow-up" not in history[-1]["content"]
     assert "لم أجد" in history[-1]["content"]  # read on its own, the seed does not answer it
 
 
 def test_every_answer_keeps_its_own_sources(lexical_index):
     service = ChatService(lexical_index)
-    _, history, _, turns, _ = last(respond(service, US_SIDE_AR, []))
-    _, history, panel, turns, _ = last(respond(service, "متى سيعقد الاجتماع الثاني؟", history, turns=turns))
+    _, history, _, turns, _, _ = last(respond(service, US_SIDE_AR, []))
+    _, history, panel, turns, _, _ = last(respond(service, "متى سيعقد الاجتماع الثاني؟", history, turns=turns))
     assert "(#source-1-1)" in history[1]["content"] and "(#source-2-1)" in history[3]["content"]
     first, second = panel.index('id="source-1-1"'), panel.index('id="source-2-1"')
     assert second < first  # the latest answer's sources come first, the earlier ones are still there
@@ -155,10 +157,32 @@ def test_a_source_that_is_a_web_address_is_a_link_and_the_date_is_shown():
     assert 'href="javascript' not in html  # only web addresses become links
 
 
+def test_each_passage_names_its_paper_its_copies_and_offers_to_ask_about_its_article():
+    copy = {"doc_id": "e", "title": "t", "publisher": "okaz", "date": "2015-07-23", "source": "x"}
+    cited = Citation(1, "d0c", "t", "u", "نص", 0, 2, 1.0, date="2015-07-22", publisher="alriyadh", copies=(copy,))
+    html = sources_html([cited])
+    assert "الرياض" in html and "also in: عكاظ (1 copy)" in html
+    assert '<button class="rag-about" type="button" data-doc="d0c">Ask about this article</button>' in html
+
+
+def test_a_scoped_chat_turn_asks_only_within_the_article(lexical_index):
+    service = ChatService(lexical_index)
+    doc = service.ask(US_SIDE_AR).citations[0].doc_id
+    assert scope_markdown(service.article_title(doc), doc, [], "", "").startswith("**Asking within:** «البيت الأبيض")
+    *_, (_, history, panel, _, _, _) = respond(service, US_SIDE_AR, [], scope=scope_arguments(doc, [], "", "", True))
+    assert SULLIVAN in panel and f'data-doc="{doc}"' in panel
+    *_, (_, history, _, _, _, _) = respond(service, US_SIDE_AR, [], scope=scope_arguments("", ["okz"], "", "", True))
+    assert "No publisher okz in the index" in history[-1]["content"]
+
+
 def test_api_ask_matches_the_cli_json(lexical_index):
     result = api_ask(ChatService(lexical_index), US_SIDE_AR, 5, "")
     assert result["mode"] == "lexical" and SULLIVAN in result["citations"][0]["text"]
     assert "error" in api_ask(ChatService(lexical_index), "", 5, "")
+    doc = result["citations"][0]["doc_id"]
+    scoped = api_ask(ChatService(lexical_index), US_SIDE_AR, 5, "", articles=[doc], publishers=[], since="")
+    assert {c["doc_id"] for c in scoped["citations"]} == {doc} and scoped["scope"]["articles"] == [doc]
+    assert "No article is dated" in api_ask(ChatService(lexical_index), US_SIDE_AR, 5, "", since="2030-01-01")["error"]
 
 
 @pytest.fixture
@@ -175,6 +199,9 @@ def test_running_app_answers_through_gradio_client(server):
     result = client.predict(US_SIDE_AR, 5, "", api_name="/ask")
     assert result["mode"] == "lexical" and result["citations"][0]["n"] == 1
     assert SULLIVAN in result["citations"][0]["text"]
+    doc = result["citations"][0]["doc_id"]
+    scoped = client.predict(US_SIDE_AR, 5, "", "", [], "", "", [doc], api_name="/ask")
+    assert {c["doc_id"] for c in scoped["citations"]} == {doc} and scoped["scope"]["articles"] == [doc]
 
 
 def test_service_picks_up_a_rebuilt_index_without_restart(tmp_path, seed_dir):

@@ -233,9 +233,10 @@ def test_titles_are_unescaped_and_dates_and_web_addresses_kept(tmp_path):
     result = json.loads(run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index, "--json").stdout)
     cited = result["citations"][0]
     assert cited["title"] == "“نايف البكري” يعود إلى الملاعب"
-    assert cited["source"] == "https://www.alriyadh.com/1069281" and cited["date"] == "2015-07-22 00:05:53"
+    assert cited["source"] == "https://www.alriyadh.com/1069281" and cited["date"] == "2015-07-22"  # an ISO date
+    assert cited["publisher"] == "alriyadh" and cited["copies"] == []
     plain = run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index).stdout
-    assert "https://www.alriyadh.com/1069281 · chars" in plain and "2015-07-22 00:05:53" in plain
+    assert "الرياض · 2015-07-22 · https://www.alriyadh.com/1069281 · chars" in plain
 
 
 def test_cross_lingual_questions_are_scored_against_the_corpus_answers():

@@ -10,7 +10,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "rag_qa"
 # What each part may import from inside the package (besides itself); everything else is free to use them.
 FOUNDATION = {"config", "errors", "records", "textnorm"}
 ALLOWED = {
-    "storage": FOUNDATION,  # the index files know nothing of models, retrieval or answers
+    # the index files know nothing of models, retrieval or answers; they keep each article's copy fingerprint
+    "storage": FOUNDATION | {"copies"},
+    "copies": FOUNDATION,
     "boilerplate": set(),  # text rules alone
     "formats": FOUNDATION | {"boilerplate"},
     "ingest": FOUNDATION | {"formats"},

@@ -17,6 +17,7 @@ from .segments import Segment, SegmentInfo, Tombstones
 MANIFEST = "manifest.json"
 DELETIONS = "deletions.json"
 SOURCES = "sources.json"
+COPIES = "copies.json"  # the groups of wire copies among the version's live articles (copies.py)
 PARTIAL = ".partial"
 REBUILD_HINT = "Rebuild it with `rag-qa build --full`."
 # a source file as the last build left it: its size and modification time, article ids, bad records

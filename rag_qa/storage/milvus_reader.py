@@ -3,6 +3,7 @@ search, passages and sentence vectors by primary key, every search filtered to t
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -11,8 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from ..copies import Fingerprint
 from ..errors import IndexCorrupt
 from ..records import Passage, SentenceVectors
+from .catalog import ArticleEntry, Catalog
 from .manifest import REBUILD_HINT, Manifest
 from .milvus_layout import MAX_SENTENCES, MilvusConnection, version_key, version_of
 
@@ -66,7 +69,27 @@ class MilvusReader:
         found = self._terms(f"w\x1f{w}" for w in words)
         return {w: found[f"w\x1f{w}"]["df"] if f"w\x1f{w}" in found else 0 for w in words}
 
-    def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]:
+    @cached_property
+    def catalog(self) -> Catalog:
+        entries = []
+        for doc_id, entry in self._articles.items():
+            title, publisher, date, source, length = entry[4][:5]
+            ids = [int(c) for c, _ in entry[3]]
+            if ids:
+                entries.append(ArticleEntry(doc_id, title, publisher, date, source, min(ids), len(ids), int(length)))
+        return Catalog(entries, self.store.read_blob(version_key(self.version, "copies")) or [])
+
+    def _scoped(self, within: np.ndarray | None) -> str:
+        """The version's filter, narrowed to the flagged articles of the catalog (the shorter list of the two)."""
+        if within is None:
+            return self.filter
+        flagged = np.asarray(within, dtype=bool)
+        inside = self.catalog.doc_ids(flagged)
+        if len(inside) <= len(flagged) // 2:
+            return f"{self.filter} and doc_id in {json.dumps(inside)}"
+        return f"{self.filter} and doc_id not in {json.dumps(self.catalog.doc_ids(~flagged))}"
+
+    def lexical_search(self, grams: Sequence[str], n: int, within: np.ndarray | None = None) -> dict[int, float]:
         """BM25 through Milvus's sparse inner product: the question's vector holds each gram's IDF."""
         times = Counter(grams)
         found = self._terms(f"g\x1f{g}" for g in times)
@@ -81,15 +104,15 @@ class MilvusReader:
         if not query or not documents:
             return {}
         hits = self.store.client.search(
-            self.chunks, data=[query], anns_field="sparse", limit=min(n, 16_384), filter=self.filter,
+            self.chunks, data=[query], anns_field="sparse", limit=min(n, 16_384), filter=self._scoped(within),
             search_params={"metric_type": "IP", "params": {"drop_ratio_search": 0.0}},
         )[0]  # fmt: skip
         return {int(h["id"]): float(h["distance"]) for h in hits if h["distance"] > 0}
 
-    def dense_search(self, vector: np.ndarray, n: int) -> dict[int, float]:
+    def dense_search(self, vector: np.ndarray, n: int, within: np.ndarray | None = None) -> dict[int, float]:
         hits = self.store.client.search(
             self.chunks, data=[np.asarray(vector, dtype=np.float32).tolist()], anns_field="dense",
-            limit=min(n, 16_384), filter=self.filter, search_params={"metric_type": "IP"},
+            limit=min(n, 16_384), filter=self._scoped(within), search_params={"metric_type": "IP"},
         )[0]  # fmt: skip
         return {int(h["id"]): float(h["distance"]) for h in hits}
 
@@ -104,9 +127,11 @@ class MilvusReader:
         found: dict[int, Passage] = {}
         for r in self._rows(chunk_ids, _CHUNK_FIELDS):
             self._sentence_counts[int(r["id"])] = int(r["sentences"])  # for sentences(), asked next
+            entry = self.catalog.entry(r["doc_id"])
             found[int(r["id"])] = Passage(
                 int(r["id"]), r["doc_id"], int(r["ordinal"]), int(r["start"]), int(r["end"]), r["text"],
                 tuple(r["terms"].split()), r["title"], r["source"], r["date"] or None,
+                entry.publisher if entry else None,
             )  # fmt: skip
         return found
 
@@ -143,8 +168,11 @@ class MilvusReader:
         return "".join(rows.get(k, "") for k in keys)
 
     def articles_per_file(self) -> dict[str, int]:
+        return {name: len(ids) for name, ids in self.articles_by_file().items()}
+
+    def articles_by_file(self) -> dict[str, list[str]]:
         listed = self.store.read_blob(version_key(self.version, "sources")) or []
-        return {str(row[0]): len(row[3]) for row in listed}
+        return {str(row[0]): [str(d) for d in row[3]] for row in listed}
 
     def storage_details(self) -> dict[str, Any]:
         lite = self.store.lite_file
@@ -156,3 +184,8 @@ class MilvusReader:
 
     def close(self) -> None:
         """Nothing to release: the Milvus client stays open for the process."""
+
+
+def article_fingerprints(articles: dict[str, list[Any]]) -> list[Fingerprint]:
+    """The copy fingerprints kept in a version's article list (copies.py)."""
+    return [Fingerprint(doc_id, bytes.fromhex(entry[4][5]), entry[4][6]) for doc_id, entry in articles.items()]

@@ -13,13 +13,14 @@ from typing import Any
 import numpy as np
 
 from ..config import DEFAULTS, FORMAT_VERSION, Settings
+from ..copies import fingerprint, group_copies
 from ..errors import IndexCorrupt
 from ..records import Article, IndexedChunk, SentenceVectors
 from ..textnorm import char_grams
 from .manifest import REBUILD_HINT, Manifest, TrackedFile
 from .milvus_collections import BATCH, create_collections, generations, recover, sparse_weights
 from .milvus_layout import MAX_SENTENCES, REWEIGHT_DRIFT, TEXT_BYTES, MilvusConnection, version_key, version_of
-from .milvus_reader import MilvusReader
+from .milvus_reader import MilvusReader, article_fingerprints
 
 MAX_TERM_CHARS = 250  # 4 bytes a character at most: within the terms collection's 1,024-byte keys
 
@@ -115,7 +116,7 @@ class MilvusWriter:
             self.removed_chunks.append(int(row["id"]))
             self.removed_sentences += [int(row["id"]) * MAX_SENTENCES + i for i in range(int(row["sentences"]))]
         for doc_id in gone:
-            _, build, parts, _ = self.articles.pop(doc_id)
+            _, build, parts = self.articles.pop(doc_id)[:3]
             self.removed_documents += [f"{doc_id}\x1f{build}\x1f{i}" for i in range(int(parts))]
 
     def _count_terms(self, title: str, text: str, terms: Sequence[str], change: int) -> None:
@@ -142,12 +143,16 @@ class MilvusWriter:
             self._count_terms(chunk.title, chunk.text, indexed.terms, +1)
             self.total_length += len(indexed.grams)
             self.chunk_count += 1
+        mark = fingerprint(article.doc_id, article.text)
         self.articles[article.doc_id] = [
             article.content_hash,
             self.build,
             len(parts),
             [[i, c.embed_hash] for i, c in zip(ids, chunks, strict=True)],
-        ]
+            # the catalog's fields (catalog.py) and the copy fingerprint (copies.py)
+            [article.title, article.publisher, article.date, article.source, len(article.text),
+             mark.signature.hex(), mark.lead],
+        ]  # fmt: skip
         self.document_rows += [
             {"key": f"{article.doc_id}\x1f{self.build}\x1f{i}", "build": self.build, "text": _clip(p),
              "marker": {0: 1.0}} for i, p in enumerate(parts)
@@ -230,6 +235,7 @@ class MilvusWriter:
                    "documents": self.removed_documents, "reweight": reweight}  # fmt: skip
         self.store.write_blob(version_key(self.pointer, "pending"), pending)
         self.store.write_blob(version_key(self.pointer, "documents"), self.articles)
+        self.store.write_blob(version_key(self.pointer, "copies"), group_copies(article_fingerprints(self.articles)))
         listed = [[f.name, f.size, f.mtime_ns, ids, problems] for f, ids, problems in self.files]
         self.store.write_blob(version_key(self.pointer, "sources"), listed)
         dense = {"kind": "milvus", "index": "FLAT", "metric": "IP", "dimension": self.dimension}

@@ -15,9 +15,10 @@ import numpy as np
 from ..errors import IndexCorrupt
 from ..records import Passage, SentenceVectors
 from ..textnorm import ANALYZER_VERSION
+from .catalog import Catalog
 from .lexical import BM25
-from .manifest import REBUILD_HINT, SOURCES, Manifest, open_segments, read_current_manifest
-from .segments import Segment
+from .manifest import COPIES, REBUILD_HINT, SOURCES, Manifest, open_segments, read_current_manifest
+from .segments import Segment, live_entries
 
 
 class IndexReader:
@@ -52,6 +53,12 @@ class IndexReader:
         for segment in self.segments:
             self.word_frequencies.update(segment.words.frequencies)
             self.word_frequencies.subtract(segment.tombstones.words)
+        try:
+            groups = json.loads((self.dir / COPIES).read_text(encoding="utf-8"))
+            self.catalog = Catalog([e for s in self.segments for e in live_entries(s)], groups)
+        except (OSError, ValueError, TypeError, sqlite3.DatabaseError):
+            self.close()
+            raise IndexCorrupt(f"The article list of the index at {index_dir} is damaged. {REBUILD_HINT}") from None
 
     @property
     def chunk_count(self) -> int:
@@ -65,23 +72,28 @@ class IndexReader:
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]:
         return {word: self.word_frequencies.get(word, 0) for word in words}
 
-    def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]:
-        """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0)."""
+    def lexical_search(self, grams: Sequence[str], n: int, within: np.ndarray | None = None) -> dict[int, float]:
+        """The ``n`` best chunks by BM25 over these character grams: chunk id → score (> 0). ``within``: one
+        flag per catalog article; only the chunks of flagged articles are ranked."""
         if not grams or not len(self._row_ids):
             return {}
         try:
             scores = np.concatenate(self.bm25.scores(grams))
         except (IndexError, ValueError):  # mapped postings are checked by size at opening, not row by row
             raise IndexCorrupt(f"The BM25 postings at {self.index_dir} are damaged. {REBUILD_HINT}") from None
+        if within is not None:
+            scores = np.where(self.catalog.chunk_mask(within, self._row_ids), scores, 0.0)
         n = min(n, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         return {int(self._row_ids[i]): float(scores[i]) for i in top if scores[i] > 0}
 
-    def dense_search(self, vector: np.ndarray, n: int) -> dict[int, float]:
-        """The ``n`` chunks nearest this (normalised) vector: chunk id → cosine similarity."""
+    def dense_search(self, vector: np.ndarray, n: int, within: np.ndarray | None = None) -> dict[int, float]:
+        """The ``n`` chunks nearest this (normalised) vector: chunk id → cosine similarity. ``within``: as
+        for ``lexical_search``."""
         found: dict[int, float] = {}
         for segment in self.segments:
-            found |= segment.dense_search(vector, n)
+            allowed = None if within is None else segment.chunk_ids[self.catalog.chunk_mask(within, segment.chunk_ids)]
+            found |= segment.dense_search(vector, n, allowed)
         return dict(sorted(found.items(), key=lambda kv: -kv[1])[:n])
 
     def _by_segment(self, chunk_ids: Sequence[int]) -> Iterator[tuple[Segment, list[int]]]:
@@ -96,14 +108,14 @@ class IndexReader:
         found: dict[int, Passage] = {}
         for segment, ids in self._by_segment(chunk_ids):
             query = (
-                'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source, d.date '
-                f"FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({','.join('?' * len(ids))})"
+                'SELECT c.id, c.doc_id, c.ordinal, c.start, c."end", c.text, c.terms, d.title, d.source, d.date, '
+                f"d.publisher FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({','.join('?' * len(ids))})"
             )
             with self._lock:
                 rows = segment.db.execute(query, ids).fetchall()
-            for chunk_id, doc_id, ordinal, start, end, text, terms, title, source, date in rows:
+            for chunk_id, doc_id, ordinal, start, end, text, terms, title, source, date, publisher in rows:
                 found[chunk_id] = Passage(
-                    chunk_id, doc_id, ordinal, start, end, text, tuple(terms.split()), title, source, date
+                    chunk_id, doc_id, ordinal, start, end, text, tuple(terms.split()), title, source, date, publisher
                 )
         return found
 
@@ -126,9 +138,13 @@ class IndexReader:
 
     def articles_per_file(self) -> dict[str, int]:
         """Each source file of this version (sources.json) and how many articles it gave."""
+        return {name: len(ids) for name, ids in self.articles_by_file().items()}
+
+    def articles_by_file(self) -> dict[str, list[str]]:
+        """Each source file of this version (sources.json) and the ids of the articles it gave."""
         try:
             listed = json.loads((self.dir / SOURCES).read_text(encoding="utf-8"))
-            return {str(row[0]): len(row[3]) for row in listed}
+            return {str(row[0]): [str(d) for d in row[3]] for row in listed}
         except (OSError, ValueError, TypeError, IndexError):
             raise IndexCorrupt(f"The source list of the index at {self.index_dir} is damaged. {REBUILD_HINT}") from None
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..config import AnnSettings
+from ..copies import fingerprint
 from ..records import Article, IndexedChunk, SentenceVectors
 from . import vectors
 from .lexical import GramCounts, Postings, WordFrequencies
@@ -23,7 +24,7 @@ from .sentence_vectors import SentenceTable
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, date TEXT,
-    content_hash TEXT NOT NULL, text TEXT NOT NULL);
+    content_hash TEXT NOT NULL, text TEXT NOT NULL, publisher TEXT, signature BLOB NOT NULL, lead TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
     ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
@@ -55,10 +56,12 @@ class SegmentWriter:
         self.sentences = SentenceTable()
 
     def add_document(self, article: Article, chunks: Sequence[IndexedChunk], ids: Sequence[int]) -> None:
+        mark = fingerprint(article.doc_id, article.text)
         self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?)",
-            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text),
-        )
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.doc_id, article.title, article.source, article.date, article.content_hash, article.text,
+             article.publisher, mark.signature, mark.lead),
+        )  # fmt: skip
         self.documents += 1
         for chunk_id, indexed in zip(ids, chunks, strict=True):
             chunk = indexed.chunk

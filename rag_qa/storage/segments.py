@@ -22,14 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from ..copies import Fingerprint
 from ..records import SentenceVectors
 from . import vectors
+from .catalog import ArticleEntry
 from .lexical import Postings, WordFrequencies
 from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS
 
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
 DENSE = "dense.faiss"
+EXACT_SCOPE = 20_000  # a scope with at most this many chunks in a segment is searched exactly
 @dataclass(frozen=True)
 class SegmentInfo:
     """What a version's manifest records about one of its segments."""
@@ -193,11 +196,29 @@ class Segment:
     def stored(self, embed_hashes: Sequence[str]) -> Stored:
         return stored_vectors(self.db, lambda: self.dense, self.sentences, embed_hashes)
 
-    def dense_search(self, query: np.ndarray, n: int) -> dict[int, float]:
-        """The ``n`` nearest live chunks: (chunk id → inner product)."""
+    def dense_search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+        """The ``n`` nearest live chunks: (chunk id → inner product). ``allowed``: only these chunk ids
+        (live ones, ascending) are searched: exactly, by their stored vectors, when they are few (an IVF
+        probe could miss every one of them), else through a selector that FAISS checks while it scans."""
         index = self.dense
-        if index is None or index.ntotal == 0:
+        if index is None or index.ntotal == 0 or (allowed is not None and not len(allowed)):
             return {}
+        if allowed is not None and len(allowed) <= EXACT_SCOPE:
+            scores = vectors.take(index, allowed) @ query.reshape(-1)
+            top = np.argsort(-scores, kind="stable")[:n]
+            return {int(allowed[i]): float(scores[i]) for i in top}
+        if allowed is not None:
+            import faiss
+
+            bitmap = np.zeros(int(allowed[-1]) // 8 + 1, dtype=np.uint8)
+            np.bitwise_or.at(bitmap, allowed // 8, (1 << (allowed % 8)).astype(np.uint8))
+            selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+            parameters: Any = faiss.SearchParametersIVF() if vectors.is_ivf(index) else faiss.SearchParameters()
+            parameters.sel = selector
+            if vectors.is_ivf(index):
+                parameters.nprobe = index.nprobe
+            scores, ids = index.search(query.reshape(1, -1), min(n, len(allowed)), params=parameters)
+            return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
         parameters = self._skip_deleted[-1]
         scores, ids = index.search(query.reshape(1, -1), min(n, index.ntotal), params=parameters)
         return {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
@@ -223,6 +244,22 @@ class Segment:
     def close(self) -> None:
         if "db" in self.__dict__:
             self.db.close()
+
+
+def live_fingerprints(segment: Segment) -> list[Fingerprint]:
+    """The copy fingerprints of the segment's live articles (copies.py)."""
+    rows = segment.db.execute("SELECT doc_id, signature, lead FROM documents").fetchall()
+    return [Fingerprint(d, bytes(s), lead) for d, s, lead in rows if d not in segment.tombstones.documents]
+
+
+def live_entries(segment: Segment) -> list[ArticleEntry]:
+    """The segment's live articles as the catalog lists them (catalog.py)."""
+    query = (
+        "SELECT d.doc_id, d.title, d.publisher, d.date, d.source, MIN(c.id), COUNT(c.id), length(d.text) "
+        "FROM documents d JOIN chunks c USING (doc_id) GROUP BY d.doc_id"
+    )
+    gone = segment.tombstones.documents
+    return [ArticleEntry(*row) for row in segment.db.execute(query).fetchall() if row[0] not in gone]
 
 
 Stored = tuple[dict[str, np.ndarray], dict[str, SentenceVectors]]  # by embedding-input hash

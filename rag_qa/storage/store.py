@@ -22,6 +22,7 @@ import numpy as np
 
 from ..config import DEFAULTS, Settings
 from ..records import Article, IndexedChunk, Passage, SentenceVectors
+from .catalog import Catalog
 from .manifest import Manifest, TrackedFile, read_build_state, read_current_manifest
 from .reader import IndexReader
 from .writer import IndexWriter, remove_stale_versions
@@ -39,11 +40,15 @@ class Reader(Protocol):
     @property
     def chunk_count(self) -> int: ...  # live chunks: the N of BM25's IDF
 
+    @property
+    def catalog(self) -> Catalog: ...  # the live articles: publishers, dates, chunks, groups of copies
+
     def document_frequencies(self, words: Iterable[str]) -> dict[str, int]: ...  # live chunks holding each word
 
-    def lexical_search(self, grams: Sequence[str], n: int) -> dict[int, float]: ...  # chunk id → BM25 (> 0)
+    # chunk id → BM25 (> 0); ``within``: one flag per catalog article, only flagged ones searched (scope.py)
+    def lexical_search(self, grams: Sequence[str], n: int, within: np.ndarray | None = None) -> dict[int, float]: ...
 
-    def dense_search(self, vector: np.ndarray, n: int) -> dict[int, float]: ...  # chunk id → cosine
+    def dense_search(self, vector: np.ndarray, n: int, within: np.ndarray | None = None) -> dict[int, float]: ...
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, Passage]: ...
 
@@ -52,6 +57,8 @@ class Reader(Protocol):
     def document_text(self, doc_id: str) -> str | None: ...
 
     def articles_per_file(self) -> dict[str, int]: ...
+
+    def articles_by_file(self) -> dict[str, list[str]]: ...  # each source file's article ids
 
     def storage_details(self) -> dict[str, Any]: ...  # for `rag-qa info`: the store, its size and parts
 

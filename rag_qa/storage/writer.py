@@ -16,13 +16,24 @@ from typing import Any
 import numpy as np
 
 from ..config import DEFAULTS, FORMAT_VERSION, Settings
+from ..copies import group_copies
 from ..errors import IndexCorrupt, IndexMissing
 from ..records import Article, IndexedChunk, SentenceVectors
-from .manifest import DELETIONS, MANIFEST, PARTIAL, REBUILD_HINT, SOURCES, Manifest, TrackedFile, open_segments
+from .manifest import (
+    COPIES,
+    DELETIONS,
+    MANIFEST,
+    PARTIAL,
+    REBUILD_HINT,
+    SOURCES,
+    Manifest,
+    TrackedFile,
+    open_segments,
+)
 from .merging import merge, merge_plan
 from .reader import IndexReader
 from .segment_writer import SegmentWriter
-from .segments import Segment, Stored, merged_segment_name, new_segment_name
+from .segments import Segment, Stored, live_fingerprints, merged_segment_name, new_segment_name
 
 
 class IndexWriter:
@@ -113,6 +124,11 @@ class IndexWriter:
                 segment.close()
                 if segment.folder.parent == self.dir:  # written by this build and merged at once
                     shutil.rmtree(segment.folder)
+        try:
+            groups = group_copies([p for s in segments for p in live_fingerprints(s)])
+        except sqlite3.DatabaseError:
+            raise IndexCorrupt(f"The index at {self.index_dir} has damaged segments. {REBUILD_HINT}") from None
+        (self.dir / COPIES).write_text(json.dumps(groups), encoding="utf-8")
         for segment in segments:
             segment.close()
             if segment.folder.parent != self.dir:
