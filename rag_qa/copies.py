@@ -4,7 +4,8 @@ story reprinted with another dateline or headline) found by MinHash and grouped.
 Each article gets a MinHash signature of its word 3-shingles (``fingerprint``, stored with the article).
 ``group_copies`` finds the pairs that share a band of the signature (locality-sensitive hashing,
 Broder 1997; Leskovec, Rajaraman & Ullman, *Mining of Massive Datasets* ch. 3), keeps those whose
-estimated Jaccard similarity reaches ``SAME_STORY`` (or ``SAME_LEAD`` when their leads match), and joins
+estimated Jaccard similarity reaches ``SAME_STORY`` (or, their openings alike, ``SAME_LEAD``, or the shorter
+text lies ``CUT_COPY`` inside the longer: a reprint cut to fit), and joins
 them into groups whose first members also match (no long chains of templated texts, such as the
 congratulation cables that differ by a country and a name). Grouping runs over every live article at
 the end of each build, so it stays right when articles are added, changed or removed, on either store.
@@ -23,10 +24,15 @@ PERMUTATIONS = 64
 BANDS = 16  # of 4 rows: a pair at Jaccard 0.5 shares a band with probability 0.65, at 0.7 with 0.99
 SHINGLE = 3
 SAME_STORY = 0.7  # estimated Jaccard of the word 3-shingles: the same text, give or take a line or a dateline
-SAME_LEAD = 0.45  # …or this much when the opening words are the same (a reprint cut or extended)
+SAME_LEAD = 0.45  # …or this much when the openings are alike (another headline verb, a cleaned line)
+CUT_COPY = 0.8  # …or the shorter text's shingles this much inside the longer one, openings alike (a cut reprint)
 LEAD_WORDS = 12
+ALIKE_LEADS = 0.6  # the share of opening words two leads have in common (as sets) to count as alike
+# Copies are printed within days of each other; texts alike but dated further apart are templates (the
+# Interior Ministry's statements on executions, the King's congratulation cables), not one story.
+MAX_DAYS_APART = 3
 MIN_WORDS = 25  # shorter texts (a headline, a caption) are not grouped: too little to tell a copy by
-SIGNATURE_BYTES = PERMUTATIONS * 4
+SIGNATURE_BYTES = PERMUTATIONS * 4 + 4  # the minima, then the number of distinct shingles (uint32 each)
 MAX_BUCKET_PAIRS = 64  # a bucket with more members than this is compared with its first member only
 
 
@@ -35,8 +41,9 @@ class Fingerprint:
     """What an article is recognised by among its copies: its MinHash signature and its lead."""
 
     doc_id: str
-    signature: bytes  # PERMUTATIONS × uint32; empty for a text too short to group
+    signature: bytes  # PERMUTATIONS minima and the shingle count, uint32; empty for a text too short to group
     lead: str
+    day: int = -1  # the article's date as a day number (-1: undated), set when the index reads it back
 
 
 def fingerprint(doc_id: str, text: str) -> Fingerprint:
@@ -48,7 +55,7 @@ def fingerprint(doc_id: str, text: str) -> Fingerprint:
     shingles = {" ".join(tokens[i : i + SHINGLE]).encode() for i in range(len(tokens) - SHINGLE + 1)}
     minhash = MinHash(num_perm=PERMUTATIONS, seed=1)
     minhash.update_batch(list(shingles))
-    signature = minhash.hashvalues.astype(np.uint32).tobytes()
+    signature = np.append(minhash.hashvalues.astype(np.uint32), np.uint32(len(shingles))).tobytes()
     return Fingerprint(doc_id, signature, " ".join(tokens[:LEAD_WORDS]))
 
 
@@ -59,6 +66,7 @@ def group_copies(prints: Sequence[Fingerprint]) -> list[list[str]]:
         return []
     matrix = np.frombuffer(b"".join(p.signature for p in usable), dtype=np.uint32).reshape(len(usable), -1)
     parent = list(range(len(usable)))
+    leads = [set(p.lead.split()) for p in usable]
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -88,10 +96,10 @@ def group_copies(prints: Sequence[Fingerprint]) -> list[list[str]]:
                 if (a, b) in checked or root(a) == root(b):
                     continue
                 checked.add((a, b))
-                if not _same_story(matrix[a], matrix[b], usable[a].lead == usable[b].lead):
+                if not same_story(usable[a], usable[b], matrix[a], matrix[b], leads[a], leads[b]):
                     continue
                 ra, rb = root(a), root(b)  # groups join only when their first members match too: no chains
-                if ra == rb or _same_story(matrix[ra], matrix[rb], usable[ra].lead == usable[rb].lead):
+                if ra == rb or same_story(usable[ra], usable[rb], matrix[ra], matrix[rb], leads[ra], leads[rb]):
                     parent[max(ra, rb)] = min(ra, rb)
     groups: dict[int, list[str]] = {}
     for i, p in enumerate(usable):
@@ -99,6 +107,19 @@ def group_copies(prints: Sequence[Fingerprint]) -> list[list[str]]:
     return sorted(sorted(g) for g in groups.values() if len(g) > 1)
 
 
-def _same_story(a: np.ndarray, b: np.ndarray, same_lead: bool) -> bool:
-    similarity = float(np.mean(a == b))  # the share of equal minima estimates the Jaccard similarity
-    return similarity >= SAME_STORY or (same_lead and similarity >= SAME_LEAD)
+def same_story(
+    first: Fingerprint, second: Fingerprint, a: np.ndarray, b: np.ndarray, lead_a: set[str], lead_b: set[str]
+) -> bool:
+    """Whether two articles carry the same story, by their signatures ``a`` and ``b`` (minima, then the shingle
+    count), their leads' words and their dates."""
+    if first.day >= 0 and second.day >= 0 and abs(first.day - second.day) > MAX_DAYS_APART:
+        return False
+    similarity = float(np.mean(a[:PERMUTATIONS] == b[:PERMUTATIONS]))  # equal minima estimate the Jaccard
+    if similarity >= SAME_STORY:
+        return True
+    alike = len(lead_a & lead_b) >= ALIKE_LEADS * max(len(lead_a), len(lead_b), 1)
+    if not alike:
+        return False
+    # |A ∩ B| = J / (1 + J) · (|A| + |B|): the share of the shorter text found in the longer one
+    shared = similarity / (1 + similarity) * (int(a[-1]) + int(b[-1]))
+    return similarity >= SAME_LEAD or shared >= CUT_COPY * min(int(a[-1]), int(b[-1]))

@@ -1,5 +1,7 @@
 """One exception hierarchy. Messages say what is wrong and what to run; the CLI and UI show them as is."""
 
+from typing import Any
+
 
 class RagQAError(Exception):
     """Base class of every error rag_qa raises on purpose."""
@@ -16,6 +18,15 @@ class IndexMissing(RagQAError):
 class IndexCorrupt(RagQAError):
     """The index on disk cannot be read (truncated file, edited manifest, other format version). The
     storage package raises ValueError internally on inconsistent files; its reader turns that into this."""
+
+
+class IndexOutdated(IndexCorrupt):
+    """The index was written by an older rag_qa in another format; ``manifest`` is what it remembers (its
+    sources and model), so that a build can rebuild it from them."""
+
+    def __init__(self, message: str, manifest: Any) -> None:  # a storage Manifest
+        super().__init__(message)
+        self.manifest = manifest
 
 
 class ModelMismatch(RagQAError):

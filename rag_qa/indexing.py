@@ -25,11 +25,7 @@ from .build_setup import BuildSetup, set_up_build
 from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, NO_MODEL, Settings
 from .embedding import Embedder
 from .encoding import embedding_input, encode_missing, fit_title
-from .errors import (
-    BuildLocked,
-    IndexCorrupt,
-    IndexMissing,
-)
+from .errors import BuildLocked, IndexCorrupt, IndexMissing, IndexOutdated
 from .formats import CLEANING
 from .ingest import read_sources
 from .records import Article, BuildSummary, FileResult, IndexedChunk
@@ -65,7 +61,7 @@ def locked_build(
     if ray:  # an encoding round starts Ray's actors: fewer, larger rounds
         per_round = settings.ray.documents_per_batch
         settings = replace(settings, build=replace(settings.build, documents_per_batch=per_round))
-    on_disk = _current_manifest(store, full)
+    on_disk, full = _current_manifest(store, full)
     named: str | None
     if model is None and embedder is None and on_disk is not None and not on_disk.fallback_reason:
         keep_model = True  # no --model: an update keeps the index's own model (lexical-only, as asked, stays so)
@@ -107,16 +103,20 @@ def locked_build(
         raise BuildLocked(f"Another build is running on {location}; wait for it to finish and try again.") from None
 
 
-def _current_manifest(store: Store, full: bool) -> Manifest | None:
-    """The current version's manifest (None for a new index). A damaged one stops the build unless it is a
-    ``--full`` rebuild: the sources it remembers cannot be read, and an update would drop their articles."""
+def _current_manifest(store: Store, full: bool) -> tuple[Manifest | None, bool]:
+    """The current version's manifest (None for a new index) and whether the build starts afresh. A damaged
+    one stops the build unless it is a ``--full`` rebuild: the sources it remembers cannot be read, and an
+    update would drop their articles. One written by an older rag_qa is rebuilt from its sources."""
     try:
-        return store.current_manifest()
+        return store.current_manifest(), full
     except IndexMissing:
-        return None
+        return None, full
+    except IndexOutdated as exc:
+        log.warning("%s Rebuilding it from its sources.", str(exc).split(" Update it")[0])
+        return exc.manifest, True
     except IndexCorrupt as exc:
         if full:
-            return None
+            return None, full
         damage = str(exc).replace(REBUILD_HINT, "").strip()
         raise IndexCorrupt(
             f"{damage} Nothing was changed: `rag-qa build --full SOURCE…` rebuilds it from the sources you name."

@@ -185,7 +185,7 @@ def test_the_cli_scopes_and_says_how_it_read_the_dates(news_index):
 
 @pytest.mark.parametrize("kind", STORES)
 def test_wire_copies_are_grouped_and_stay_right_under_add_change_and_remove(tmp_path, kind):
-    records = news()[:40]
+    records = news()[10:50]
     story = records[3]
     folder, index = tmp_path / "news", location(kind, tmp_path)
     folder.mkdir()
@@ -193,7 +193,9 @@ def test_wire_copies_are_grouped_and_stay_right_under_add_change_and_remove(tmp_
     embedder = HashingEmbedder()
     build_index([folder], index, embedder=embedder)
     question = " ".join(story["content"].split()[:14])
-    assert RagQA.load(index, embedder=embedder).search(question, k=3)[0].copies == ()
+    qa = RagQA.load(index, embedder=embedder)
+    assert qa.search(question, k=3)[0].copies == ()
+    before = qa.info()["copy_groups"]  # copies among the 40 themselves
 
     (folder / "b.json").write_text(json.dumps([wire_copy(story, "okaz")], ensure_ascii=False), "utf-8")
     build_index([folder], index, embedder=embedder)  # added
@@ -206,14 +208,30 @@ def test_wire_copies_are_grouped_and_stay_right_under_add_change_and_remove(tmp_
     assert set(first.copies[0]) == {"doc_id", "title", "publisher", "date", "source"}
     answer = qa.ask(question).to_dict()
     assert any(c["copies"] for c in answer["citations"])
-    assert qa.info()["copy_groups"] == {"groups": 1, "articles": 2}
+    assert qa.info()["copy_groups"] == {"groups": before["groups"] + 1, "articles": before["articles"] + 2}
 
-    changed = {**wire_copy(story, "okaz"), "content": records[5]["content"]}  # the copy now carries another story
+    changed = {**wire_copy(records[5], "okaz"), "url": story["url"] + "-copy"}  # the same article, another story
     (folder / "b.json").write_text(json.dumps([changed], ensure_ascii=False), "utf-8")
     build_index([folder], index, embedder=embedder)
-    assert RagQA.load(index, embedder=embedder).info()["copy_groups"]["groups"] == 1  # with the other story now
+    regrouped = RagQA.load(index, embedder=embedder)  # the copy now goes with the other story
+    assert regrouped.search(question, k=3)[0].copies == ()
+    other = regrouped.search(" ".join(records[5]["content"].split()[:14]), k=1)[0]
+    assert [c["source"] for c in other.copies] == [story["url"] + "-copy"]
     (folder / "b.json").unlink()
     build_index([folder], index, embedder=embedder)  # removed
     qa = RagQA.load(index, embedder=embedder)
-    assert qa.info()["copy_groups"] == {"groups": 0, "articles": 0}
+    assert qa.info()["copy_groups"] == before
     assert qa.search(question, k=3)[0].copies == ()
+
+
+def test_an_index_of_the_previous_format_is_rebuilt_from_its_sources_by_a_plain_build(tmp_path, seed_dir):
+    index = tmp_path / "index"
+    build_index([seed_dir], index, model="none")
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    (index / "manifest.json").write_text(json.dumps({**manifest, "format_version": 3}), encoding="utf-8")
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["ask", "رفح", "--index", str(index)])
+    assert refused.exit_code == 1 and "format version 3" in refused.output and "`rag-qa build`" in refused.output
+    rebuilt = runner.invoke(cli, ["build", "--index", str(index), "--json"])
+    assert rebuilt.exit_code == 0 and json.loads(rebuilt.stdout)["added"] == 1
+    assert runner.invoke(cli, ["ask", "رفح", "--index", str(index)]).exit_code == 0

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import FORMAT_VERSION
-from ..errors import IndexCorrupt, IndexMissing
+from ..errors import IndexCorrupt, IndexMissing, IndexOutdated
 from ..records import Calibration, SourceFile
 from .segments import Segment, SegmentInfo, Tombstones
 
@@ -81,11 +81,17 @@ class Manifest:
             raise IndexCorrupt(f"The index manifest {path} is unreadable. {REBUILD_HINT}") from None
         if not isinstance(data, dict) or data.get("format") != "rag_qa-index":
             raise IndexCorrupt(f"{path} is not a rag_qa index manifest. {REBUILD_HINT}")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise IndexCorrupt(
-                f"The index {path} has format version {data.get('format_version')}; this rag_qa reads "
-                f"version {FORMAT_VERSION}. {REBUILD_HINT}"
-            )
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            message = f"The index {path} has format version {version}; this rag_qa reads version {FORMAT_VERSION}."
+            if isinstance(version, int) and 3 <= version < FORMAT_VERSION:  # what it remembers reads as today
+                data.pop("format")
+                try:
+                    older = cls(**data)
+                except TypeError:
+                    raise IndexCorrupt(f"{message} {REBUILD_HINT}") from None
+                raise IndexOutdated(f"{message} Update it with `rag-qa build` (it is rebuilt from its sources).", older)
+            raise IndexCorrupt(f"{message} {REBUILD_HINT}")
         data.pop("format")
         try:
             manifest = cls(**data)

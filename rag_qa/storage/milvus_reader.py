@@ -15,7 +15,7 @@ import numpy as np
 from ..copies import Fingerprint
 from ..errors import IndexCorrupt
 from ..records import Passage, SentenceVectors
-from .catalog import ArticleEntry, Catalog
+from .catalog import ArticleEntry, Catalog, day_number
 from .manifest import REBUILD_HINT, Manifest
 from .milvus_layout import MAX_SENTENCES, MilvusConnection, version_key, version_of
 
@@ -188,4 +188,7 @@ class MilvusReader:
 
 def article_fingerprints(articles: dict[str, list[Any]]) -> list[Fingerprint]:
     """The copy fingerprints kept in a version's article list (copies.py)."""
-    return [Fingerprint(doc_id, bytes.fromhex(entry[4][5]), entry[4][6]) for doc_id, entry in articles.items()]
+    return [
+        Fingerprint(doc_id, bytes.fromhex(entry[4][5]), entry[4][6], day_number(entry[4][2]))
+        for doc_id, entry in articles.items()
+    ]

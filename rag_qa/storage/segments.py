@@ -25,7 +25,7 @@ import numpy as np
 from ..copies import Fingerprint
 from ..records import SentenceVectors
 from . import vectors
-from .catalog import ArticleEntry
+from .catalog import ArticleEntry, day_number
 from .lexical import Postings, WordFrequencies
 from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS
 
@@ -248,8 +248,9 @@ class Segment:
 
 def live_fingerprints(segment: Segment) -> list[Fingerprint]:
     """The copy fingerprints of the segment's live articles (copies.py)."""
-    rows = segment.db.execute("SELECT doc_id, signature, lead FROM documents").fetchall()
-    return [Fingerprint(d, bytes(s), lead) for d, s, lead in rows if d not in segment.tombstones.documents]
+    rows = segment.db.execute("SELECT doc_id, signature, lead, date FROM documents").fetchall()
+    gone = segment.tombstones.documents
+    return [Fingerprint(d, bytes(s), lead, day_number(date)) for d, s, lead, date in rows if d not in gone]
 
 
 def live_entries(segment: Segment) -> list[ArticleEntry]:
