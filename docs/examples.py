@@ -63,6 +63,20 @@ CONSOLE = {
         'rag-qa ask --index news "كم بلغت تكلفة بناء سد وادي عتود؟"',
         'rag-qa ask --index news "كم عدد زوار معرض الطوابع في قرية المفتاحة عام 2019؟"',
     ],
+    "news-scope": [
+        "rag-qa build my-articles",
+        "rag-qa info",
+        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟"',
+        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟" --publisher alriyadh --json -k 1',
+        'rag-qa ask "who led the US side?" --article e799af32a215d137 -k 2',
+        'rag-qa ask "ما الذي كشفت عنه كوتش؟" --publisher okz',
+    ],
+    "news-time": [
+        "rag-qa build my-articles",
+        'rag-qa ask "كم عدد القتلى في التفجير على طريق مطار كابل اليوم؟" -k 2',
+        'rag-qa ask "كم عدد القتلى في التفجير على طريق مطار كابل اليوم؟" -k 2 --all-dates',
+        'rag-qa ask "What did the competitions committee say about the league schedule on 22 July?" -k 2',
+    ],
     "milvus": [
         "rag-qa build --store archive.milvus.db",
         f'rag-qa ask --store archive.milvus.db "{US_SIDE}"',

@@ -66,6 +66,7 @@ class RetrievalSettings:
     # "Latest" (time_reading.py): a score is divided by 1 + age / recency_days, its article's age in days
     # before the index's newest article.
     recency_days: float = 7.0
+    group_copies: bool = True  # cite one article of each group of wire copies (copies.py); False: every copy
     rerank_depth: int = 30  # candidates a cross-encoder re-scores; the rest keep their fused order behind them
     max_question_chars: int = 2000
 

@@ -127,12 +127,13 @@ def iso_date(text: str | None) -> str | None:
     else:
         from dateutil import parser
 
-        try:
+        try:  # parsed twice with other defaults: a part the text lacks shows as a difference
             parsed = parser.parse(text.strip()[:60], default=datetime.datetime(1, 1, 1))
+            again = parser.parse(text.strip()[:60], default=datetime.datetime(2, 2, 2))
         except (ValueError, OverflowError):
             return None
-        if parsed.year == 1:  # no year in the text: not a date an article can be placed by
-            return None
+        if (parsed.year, parsed.month, parsed.day) != (again.year, again.month, again.day):
+            return None  # no year, month or day in the text: not a date an article can be placed by
         year, month, day = parsed.year, parsed.month, parsed.day
     try:
         return datetime.date(year, month, day).isoformat()

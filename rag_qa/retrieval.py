@@ -86,7 +86,8 @@ class Retriever:
         stored: dict[int, SentenceVectors] = {}
         candidates = self.retrieve(query, mode, 3 * k, read, stored)
         read |= self.reader.passages([c.chunk_id for c in candidates if c.chunk_id not in read])
-        candidates = one_copy_each(candidates, read, self.reader.catalog)
+        if self.settings.group_copies:
+            candidates = one_copy_each(candidates, read, self.reader.catalog)
         ids = [c.chunk_id for c in candidates]
         if query.vector is not None:
             stored |= self.reader.sentences([i for i in ids if i not in stored])

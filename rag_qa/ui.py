@@ -224,7 +224,7 @@ def build_demo(
         ask_button.click(on_ask, inputs, outputs, api_visibility="private")
         question.submit(on_ask, inputs, outputs, api_visibility="private")
         afresh.click(again(True, True), [chatbot, k, mode, turns, *scoped], outputs, api_visibility="private")
-        all_dates.click(again(False, False), [chatbot, k, mode, turns, *scoped], outputs, api_visibility="private")
+        all_dates.click(again(True, False), [chatbot, k, mode, turns, *scoped], outputs, api_visibility="private")
         clear.click(
             lambda: (EMPTY_SOURCES, [], gr.Button(visible=False), gr.Button(visible=False)), None,
             [sources, turns, afresh, all_dates], api_visibility="private",

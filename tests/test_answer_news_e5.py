@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import DATA
+from conftest import DATA, SULLIVAN
 
 from rag_qa import RagQA, build_index
 
@@ -36,3 +36,13 @@ def test_the_quoted_sentence_and_its_span_hold_the_asked_fact_and_a_missing_one_
     later = qa.ask("كم عدد زوار معرض الطوابع في قرية المفتاحة عام 2019؟")  # the articles are of 2015
     assert not later.found and later.citations == () and "2019" in later.text
     assert later.mentioned and "الطوابع" in later.mentioned[0].text
+
+
+def test_asked_about_one_article_among_hundreds_the_english_question_gets_sullivan(bundled, tmp_path, seed_dir):
+    """The seed among 221 SaudiNewsNet articles: "who led the US side?" scoped to the seed article."""
+    build_index([DATA / "saudinewsnet_hard_negatives.json", seed_dir], tmp_path / "index")
+    qa = RagQA.load(tmp_path / "index")
+    seed = next(e.doc_id for e in qa.retriever.reader.catalog.entries if e.publisher is None)
+    answer = qa.ask("who led the US side?", articles=[seed])
+    assert {c.doc_id for c in answer.citations} == {seed}
+    assert answer.span is not None and answer.span.text == SULLIVAN

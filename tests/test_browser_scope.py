@@ -71,3 +71,17 @@ def test_the_newspaper_control_narrows_what_is_searched(screen):
     assert "كوتش" not in sources  # the Coach story ran in الجزيرة and الرياض, not in اليوم
     page.click("#scope-clear")
     page.wait_for_function("() => !document.querySelector('#scope-shown').innerText.includes('Asking within')")
+
+
+def test_a_time_phrase_is_shown_as_read_and_search_all_dates_undoes_it(screen):
+    page = screen
+    chat = ask(page, "ماذا حدث على طريق مطار كابل اليوم؟")  # "today": the newest article's day, 11 August 2015
+    assert "dates read “اليوم” as 11 August 2015" in chat.split("مطار كابل اليوم؟")[-1]
+    page.locator("#all-dates").wait_for(state="visible")
+    before = page.evaluate("() => document.querySelectorAll('#sources .rag-turn').length")
+    page.click("#all-dates")
+    page.wait_for_function(f"() => document.querySelectorAll('#sources .rag-turn').length > {before}", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#chat').innerText.split('mode:').length > 2")
+    newest = page.inner_text("#chat").split("mode:")[-1]
+    assert "dates read" not in newest
+    assert "كابل" in " ".join(page.locator("#sources #turn-2 .rag-passage").all_inner_texts())

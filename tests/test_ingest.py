@@ -177,3 +177,37 @@ def test_a_fixture_line_is_kept_where_a_dateline_alone_is_dropped(tmp_path):
                     "8 - الخضراوات:\nتبدأ المباريات مساء.", encoding="utf-8")
     (article,), _ = read(path)
     assert article.text == "تقام اليوم مباريات الجولة الأولى.\nالمغرب - غينيا\n8 - الخضراوات:\nتبدأ المباريات مساء."
+
+
+def test_each_article_knows_its_newspaper_and_its_iso_date(tmp_path):
+    from rag_qa.formats import iso_date
+    from rag_qa.ingest import iter_articles
+
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<html><head><meta property="og:site_name" content="عكاظ"><title>سد</title>'
+        '<meta property="article:published_time" content="Sat, 25 Jul 2015 01:27:33 GMT"></head>'
+        "<body><p>دشن أمير المنطقة سد وادي بيشة.</p></body></html>",
+        "utf-8",
+    )
+    bare = tmp_path / "bare.html"
+    bare.write_text(
+        '<html><head><link rel="canonical" href="https://www.okaz.com.sa/news/1"><title>سد</title></head>'
+        "<body><p>دشن أمير المنطقة سد وادي بيشة.</p></body></html>",
+        "utf-8",
+    )
+    records = [
+        {"source": "okaz", "url": "http://okaz.com.sa/1", "date_extracted": "2015-07-25 01:27:33", "content": "نص"},
+        {"url": "https://www.alriyadh.com/1069281", "published": "25 July 2015", "content": "نص آخر"},
+        {"content": "نص ثالث", "date": "sometime"},
+    ]
+    (tmp_path / "news.json").write_text(json.dumps(records, ensure_ascii=False), "utf-8")
+    found = {a.source: a for a in iter_articles([page, bare, tmp_path / "news.json"]) if hasattr(a, "publisher")}
+    assert (found[str(page)].publisher, found[str(page)].date) == ("عكاظ", "2015-07-25")
+    assert (found[str(bare)].publisher, found[str(bare)].date) == ("okaz.com.sa", None)  # the canonical address
+    assert (found["http://okaz.com.sa/1"].publisher, found["http://okaz.com.sa/1"].date) == ("okaz", "2015-07-25")
+    riyadh = found["https://www.alriyadh.com/1069281"]
+    assert (riyadh.publisher, riyadh.date) == ("alriyadh.com", "2015-07-25")  # no paper named: the domain
+    third = next(a for a in found.values() if a.text == "نص ثالث")
+    assert (third.publisher, third.date) == (None, None)  # no paper, no readable date: left unknown
+    assert iso_date("2015-02-30") is None and iso_date("July 2015") is None and iso_date("2015-7-5") == "2015-07-05"
