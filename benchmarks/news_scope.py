@@ -83,6 +83,36 @@ def latency(qa: RagQA, questions: list[str], scopes: dict[str, dict[str, Any]], 
     return {"p50_ms": p50, "ratio_to_unfiltered": {n: round(v / p50["unfiltered"], 2) for n, v in p50.items()}}
 
 
+def faiss_selector_cost(vectors: int, dimension: int = 384, repeats: int = 30) -> dict[str, float]:
+    """The dense search alone at archive size: a segment of ``vectors`` random unit vectors (no model can
+    encode 200,000 passages here in a session), searched as rag_qa searches a scope, p50 ms."""
+    from rag_qa.storage.segments import Segment
+
+    rng = np.random.default_rng(0)
+    matrix = rng.standard_normal((vectors, dimension)).astype(np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    import faiss
+
+    index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+    ids = np.arange(1, vectors + 1, dtype=np.int64)
+    index.add_with_ids(matrix, ids)
+    segment = Segment.__new__(Segment)
+    segment.__dict__.update(dense=index, _skip_deleted=(None,))
+    queries = rng.standard_normal((repeats, dimension)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    scopes = {"unfiltered": None, "one newspaper (1/7)": ids[::7], "one week (2/5)": ids[: vectors * 2 // 5],
+              f"1 % ({vectors // 100:,} chunks)": ids[::100]}  # fmt: skip
+    out = {}
+    for name, allowed in scopes.items():
+        took = []
+        for query in queries:
+            started = time.perf_counter()
+            segment.dense_search(query, 50, allowed)
+            took.append((time.perf_counter() - started) * 1000)
+        out[name] = round(statistics.median(took), 2)
+    return out
+
+
 def scopes_of(qa: RagQA) -> dict[str, dict[str, Any]]:
     catalog = qa.retriever.reader.catalog
     publishers = list(catalog.publishers())
@@ -103,6 +133,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=HERE / "data" / "news_dated.json")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--latency-only", action="store_true", help="only the latency (any news index)")
+    parser.add_argument("--faiss-vectors", type=int, default=0, help="also time FAISS alone over this many vectors")
     args = parser.parse_args()
     qa = RagQA.load(args.index)
     data = json.loads(args.questions.read_text(encoding="utf-8"))
@@ -121,6 +152,8 @@ def main() -> None:
         report["n"] = len(questions)
     asked = [q["ar"] for q in questions[:20]]
     report["latency"] = latency(qa, asked, scopes_of(qa))
+    if args.faiss_vectors:
+        report["faiss_alone_p50_ms"] = faiss_selector_cost(args.faiss_vectors)
     print(json.dumps(report, ensure_ascii=False, indent=2))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

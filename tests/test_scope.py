@@ -235,3 +235,18 @@ def test_an_index_of_the_previous_format_is_rebuilt_from_its_sources_by_a_plain_
     rebuilt = runner.invoke(cli, ["build", "--index", str(index), "--json"])
     assert rebuilt.exit_code == 0 and json.loads(rebuilt.stdout)["added"] == 1
     assert runner.invoke(cli, ["ask", "رفح", "--index", str(index)]).exit_code == 0
+
+
+def test_dense_search_keeps_to_the_scope_in_an_approximate_index_too(tmp_path):
+    """An IVF segment: a scope of a few chunks is scored exactly (the probed lists could hold none of them),
+    a wide one through FAISS's selector."""
+    embedder = HashingEmbedder()
+    build_index([NEWS], tmp_path / "index", embedder=embedder, ann_threshold=100)
+    qa = RagQA.load(tmp_path / "index", embedder=embedder)
+    assert qa.manifest.dense["kind"] == "ivf"
+    rare = [r for r in news() if r["source"] == "arreyadi"]
+    question = " ".join(rare[0]["content"].split()[5:17])
+    narrow = qa.search(question, k=3, mode="dense", publishers=["arreyadi"])
+    assert narrow[0].source == rare[0]["url"] and {c.publisher for c in narrow} == {"arreyadi"}
+    wide = qa.search(KINGDOM, k=10, mode="dense", since="2015-07-25")
+    assert len(wide) == 10 and all(str(c.date) >= "2015-07-25" for c in wide)

@@ -32,7 +32,7 @@ from .sentence_vectors import SENTENCE_CHUNKS, SENTENCE_SPANS, SENTENCE_VECTORS
 CHUNKS_DB = "chunks.sqlite"
 CHUNK_IDS = "chunk_ids.npy"  # the chunk id of each row, ascending
 DENSE = "dense.faiss"
-EXACT_SCOPE = 20_000  # a scope with at most this many chunks in a segment is searched exactly
+EXACT_SCOPE = 20_000  # a scope with at most this many chunks in an IVF segment is searched exactly
 @dataclass(frozen=True)
 class SegmentInfo:
     """What a version's manifest records about one of its segments."""
@@ -198,12 +198,13 @@ class Segment:
 
     def dense_search(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         """The ``n`` nearest live chunks: (chunk id → inner product). ``allowed``: only these chunk ids
-        (live ones, ascending) are searched: exactly, by their stored vectors, when they are few (an IVF
-        probe could miss every one of them), else through a selector that FAISS checks while it scans."""
+        (live ones, ascending) are searched, through a selector that FAISS checks while it scans; in an
+        approximate (IVF) index a scope of few chunks is scored exactly by their stored vectors instead
+        (the probed lists could hold none of them)."""
         index = self.dense
         if index is None or index.ntotal == 0 or (allowed is not None and not len(allowed)):
             return {}
-        if allowed is not None and len(allowed) <= EXACT_SCOPE:
+        if allowed is not None and len(allowed) <= EXACT_SCOPE and vectors.is_ivf(index):
             scores = vectors.take(index, allowed) @ query.reshape(-1)
             top = np.argsort(-scores, kind="stable")[:n]
             return {int(allowed[i]): float(scores[i]) for i in top}
