@@ -52,6 +52,19 @@ def dated_figures(qa: RagQA, questions: list[dict[str, Any]], language: str, rea
             "citations_that_copy_another": copies}  # fmt: skip
 
 
+def copies_figures(index: str, questions: list[str]) -> dict[str, Any]:
+    """Over ``questions``: citations that are copies of another citation of the same answer, and answers with
+    any, with copies grouped (the default) and without."""
+    out = {}
+    for name, group in (("copies grouped", True), ("copies not grouped", False)):
+        settings = replace(DEFAULTS, retrieval=replace(DEFAULTS.retrieval, group_copies=group))
+        qa = RagQA.load(index, settings=settings)
+        counts = [(copies_among(qa, a.citations), len(a.citations)) for a in (qa.ask(q) for q in questions)]
+        out[name] = {"citations": sum(n for _, n in counts), "citations_that_copy_another": sum(c for c, _ in counts),
+                     "answers_citing_a_copy_twice": sum(c > 0 for c, _ in counts)}  # fmt: skip
+    return out
+
+
 def copies_among(qa: RagQA, citations: Any) -> int:
     """Citations whose article is a copy of an earlier citation's article (another doc of its group)."""
     group_of = qa.retriever.reader.catalog.group_of
@@ -134,11 +147,24 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--latency-only", action="store_true", help="only the latency (any news index)")
     parser.add_argument("--faiss-vectors", type=int, default=0, help="also time FAISS alone over this many vectors")
+    parser.add_argument(
+        "--copies-questions",
+        type=Path,
+        default=None,
+        help="a news QA file (news_qa_dev.json's form) over this index: count cited copies",
+    )
     args = parser.parse_args()
     qa = RagQA.load(args.index)
     data = json.loads(args.questions.read_text(encoding="utf-8"))
     questions = data["questions"]
-    report: dict[str, Any] = {"index": args.index, "articles": qa.manifest.documents, "mode": qa.modes[0]}
+    report: dict[str, Any] = {"index": args.index, "articles": qa.manifest.documents, "mode": qa.modes[0],
+                              "copy_groups": qa.info()["copy_groups"]}  # fmt: skip
+    if args.copies_questions:
+        news = json.loads(args.copies_questions.read_text(encoding="utf-8"))
+        asked = [q[language] for q in news["answerable"] for language in ("ar", "en")]
+        report["copies"] = copies_figures(args.index, asked)
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return
     if not args.latency_only:
         ungrouped = RagQA.load(
             args.index, settings=replace(DEFAULTS, retrieval=replace(DEFAULTS.retrieval, group_copies=False))
