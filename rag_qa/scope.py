@@ -78,8 +78,10 @@ class Scope:
         parts = []
         if self.publishers:
             parts.append("، ".join(publisher_name(p) or p for p in self.publishers))
-        if self.since or self.until:
-            parts.append(f"{self.since or '…'} – {self.until or '…'}" if self.since != self.until else self.since or "")
+        if self.since and self.until:
+            parts.append(self.since if self.since == self.until else f"{self.since} – {self.until}")
+        elif self.since or self.until:
+            parts.append(f"from {self.since}" if self.since else f"up to {self.until}")
         for doc_id in self.articles:
             entry = catalog.entry(doc_id) if catalog else None
             parts.append(f"«{entry.title}»" if entry else doc_id)
@@ -128,18 +130,19 @@ def resolve(scope: Scope, catalog: Catalog, files: Mapping[str, Sequence[str]], 
 
 def _publisher_flags(asked: Sequence[str], catalog: Catalog) -> np.ndarray:
     """Publishers are matched without case, by the indexed name or the newspaper's ("okaz", "عكاظ")."""
-    wanted = {a.casefold().strip() for a in asked}
-    codes = [
-        i for i, name in enumerate(catalog.publisher_names)
-        if name.casefold() in wanted or (publisher_name(name) or "").casefold() in wanted
-    ]  # fmt: skip
-    if not codes:
+    wanted = {a.casefold().strip(): a for a in asked}
+    found = {
+        i: key for i, name in enumerate(catalog.publisher_names)
+        for key in (name.casefold(), (publisher_name(name) or "").casefold()) if key in wanted
+    }  # fmt: skip
+    unknown = [a for key, a in wanted.items() if key not in found.values()]
+    if unknown:
         known = [f"{publisher_name(p)} ({p}, {n})" if publisher_name(p) != p else f"{p} ({n})"
                  for p, n in catalog.publishers().items()]  # fmt: skip
         more = f" and {len(known) - SHOWN} more (`rag-qa info` lists them)" if len(known) > SHOWN else ""
         listed = ", ".join(known[:SHOWN]) + more if known else "none recorded"
-        raise EmptyScope(f"No publisher {', '.join(asked)} in the index; it has: {listed}.")
-    return np.isin(catalog.publisher_codes, codes)
+        raise EmptyScope(f"No publisher {', '.join(unknown)} in the index; it has: {listed}.")
+    return np.isin(catalog.publisher_codes, list(found))
 
 
 def _member_flags(doc_ids: Iterable[str], catalog: Catalog) -> np.ndarray:

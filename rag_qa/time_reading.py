@@ -48,6 +48,9 @@ _MONTH = "|".join(sorted((re.escape(m) for m in MONTHS), key=len, reverse=True))
 _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"((?:19|20)\d\d)"
 _ON = r"(?:(?:on|in|of|في|يوم|بتاريخ|خلال)\s+)?"
+# "اليوم" is also "the day" of a named day ("اليوم الوطني", "اليوم الثاني من المهرجان"), and a newspaper
+_NOT_TODAY = ("الوطني|العالمي|الدولي|الاول|الثاني|الثالث|الرابع|الخامس|الاخير|التالي|السابق|المفتوح|نفسه|ذاته"
+              "|الذي|المحدد|الموعود")  # fmt: skip
 # (pattern, kind): kinds read in ``_range``; the first match wins, so the most specific come first
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_ON}\b{_YEAR}-(\d{{1,2}})-(\d{{1,2}})\b"), "iso"),
@@ -55,8 +58,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_ON}(?<!\w)({_MONTH})\s+{_DAY}(?:\s*,?\s*{_YEAR})?(?!\w)", re.I), "month-day"),
     (re.compile(rf"{_ON}(?<!\w)(?:شهر\s+)?({_MONTH})(?:\s+{_YEAR})?(?!\w)", re.I), "month"),
     (re.compile(r"(?<!\w)(?:(?:on\s+)?yesterday|(?:يوم\s+)?امس|البارحه)(?!\w)", re.I), "yesterday"),
-    (re.compile(r"(?<!\w)(?:today|(?<!صحيفه\s)(?<!جريده\s)(?<!عين\s)اليوم(?!\s+(?:الوطني|العالمي|الدولي|الاول|التالي)))"
-                r"(?!\w)", re.I), "today"),  # fmt: skip
+    (re.compile(r"(?<!\w)(?:today|(?<!صحيفه\s)(?<!جريده\s)(?<!عين\s)(?<!ذلك\s)اليوم"
+                r"(?!\s+(?:" + _NOT_TODAY + r")(?!\w)))(?!\w)", re.I), "today"),  # fmt: skip
     (re.compile(r"(?<!\w)(?:(?:in|during)\s+)?(?:last|the past|the previous) week(?!\w)|الاسبوع الماضي", re.I),
      "last-week"),  # fmt: skip
     (re.compile(r"(?<!\w)(?:(?:in|during)\s+)?this week(?!\w)|(?:هذا|خلال هذا) الاسبوع"
