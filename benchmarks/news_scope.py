@@ -37,10 +37,13 @@ def in_period(date: str | None, period: dict[str, str]) -> bool:
 
 def dated_figures(qa: RagQA, questions: list[dict[str, Any]], language: str, read_time: bool) -> dict[str, float]:
     first = every = gold = hit = copies = cited = 0
+    by_kind: dict[str, list[int]] = {}
     for q in questions:
         answer = qa.ask(q[language], read_time=read_time)
         dates = [c.date for c in answer.citations]
-        first += bool(dates) and in_period(dates[0], q["period"])
+        in_first = bool(dates) and in_period(dates[0], q["period"])
+        by_kind.setdefault(q["time"], []).append(in_first)
+        first += in_first
         every += bool(dates) and all(in_period(d, q["period"]) for d in dates)
         gold += any(c.source == q["url"] for c in answer.citations)
         hit += any(normalise(a) in normalise(answer.text) for a in q["answers"])
@@ -49,7 +52,9 @@ def dated_figures(qa: RagQA, questions: list[dict[str, Any]], language: str, rea
     n = len(questions)
     return {"first_citation_in_period": round(first / n, 3), "all_citations_in_period": round(every / n, 3),
             "gold_article_cited": round(gold / n, 3), "answer_hit": round(hit / n, 3), "citations": cited,
-            "citations_that_copy_another": copies}  # fmt: skip
+            "citations_that_copy_another": copies,
+            "first_citation_in_period_by_kind": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(by_kind.items())},
+            }  # fmt: skip
 
 
 def copies_figures(index: str, questions: list[str]) -> dict[str, Any]:

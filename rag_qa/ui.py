@@ -208,7 +208,7 @@ def build_demo(
 
         def on_add(paths: list[str] | None, progress: Any = upload_progress) -> tuple[Any, ...]:
             if not paths:
-                return "Choose one or more files first.", gr.skip(), None
+                return "Choose one or more files first.", gr.skip(), None, gr.skip()
             progress((0, None), desc="Reading the uploads", unit="articles")
             try:
                 report = service.add_files(
@@ -216,7 +216,8 @@ def build_demo(
                 )
             except RagQAError as exc:
                 report = f"Nothing added: {exc}"
-            return escape_markdown(report), service.status_markdown(), None
+            newspapers = gr.Dropdown(choices=service.publisher_choices())  # an upload may bring new ones
+            return escape_markdown(report), service.status_markdown(), None, newspapers
 
         outputs = [question, chatbot, sources, turns, afresh, all_dates, status, banner]
         scoped = [article, publishers, since, until]
@@ -242,7 +243,7 @@ def build_demo(
             lambda: ("", [], "", "", "", gr.Button(visible=False)), None,
             [article, publishers, since, until, scope_shown, scope_clear], api_visibility="private",
         )  # fmt: skip
-        add_button.click(on_add, [files], [add_report, status, files], api_visibility="private")
+        add_button.click(on_add, [files], [add_report, status, files, publishers], api_visibility="private")
 
         def ask(
             question: str, k: int = 5, mode: str = "", context: str = "", publishers: list[str] | None = None,
