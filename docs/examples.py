@@ -55,6 +55,17 @@ CONSOLE = {
     "ask": [f'rag-qa ask "{US_SIDE}"'],
     "ask-json": [f'rag-qa ask "{US_SIDE}" --json -k 1'],
     "weak": ['rag-qa ask "من فاز بكأس العالم 2022؟"'],
+    # (before "remove": my-articles are still indexed)
+    "news-scope": [
+        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟"',
+        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟" --publisher alriyadh --json -k 1',
+        'rag-qa ask "who led the US side?" --article e799af32a215d137 -k 2',
+        'rag-qa ask "ما الذي كشفت عنه كوتش؟" --publisher okz',
+    ],
+    "news-time": [
+        'rag-qa ask "كم عدد القتلى في التفجير على طريق مطار كابل اليوم؟" -k 2',
+        'rag-qa ask "What did the competitions committee say about the league schedule on 22 July?" -k 2',
+    ],
     "remove": ["rag-qa remove my-articles"],
     "answers": [
         "rag-qa build facts.json --index news",
@@ -62,20 +73,6 @@ CONSOLE = {
         'rag-qa ask --index news "How deep is the Wadi Atud dam lake?"',
         'rag-qa ask --index news "كم بلغت تكلفة بناء سد وادي عتود؟"',
         'rag-qa ask --index news "كم عدد زوار معرض الطوابع في قرية المفتاحة عام 2019؟"',
-    ],
-    "news-scope": [
-        "rag-qa build my-articles",
-        "rag-qa info",
-        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟"',
-        'rag-qa ask "ما الذي كشفت عنه كوتش في مركز المملكة؟" --publisher alriyadh --json -k 1',
-        'rag-qa ask "who led the US side?" --article e799af32a215d137 -k 2',
-        'rag-qa ask "ما الذي كشفت عنه كوتش؟" --publisher okz',
-    ],
-    "news-time": [
-        "rag-qa build my-articles",
-        'rag-qa ask "كم عدد القتلى في التفجير على طريق مطار كابل اليوم؟" -k 2',
-        'rag-qa ask "كم عدد القتلى في التفجير على طريق مطار كابل اليوم؟" -k 2 --all-dates',
-        'rag-qa ask "What did the competitions committee say about the league schedule on 22 July?" -k 2',
     ],
     "milvus": [
         "rag-qa build --store archive.milvus.db",

@@ -41,13 +41,14 @@ def _position(answer: str, sentence: str) -> int:
 
 
 def citation_details(c: Citation) -> str:
-    """ "okaz · 2015-07-25 · archive.zip:… · chars 0-420 · score 0.031" """
+    """ "عكاظ · 2015-07-25 · archive.zip:… · chars 0-420 · score 0.031 · article 8b0f…" (the id --article takes)"""
     shown = [
         publisher_name(c.publisher) or "",
         c.date or "",
         c.source,
         f"chars {c.start}-{c.end}",
         f"score {c.score:.3f}",
+        f"article {c.doc_id}",
     ]
     return " · ".join(part for part in shown if part)
 

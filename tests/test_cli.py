@@ -237,6 +237,7 @@ def test_titles_are_unescaped_and_dates_and_web_addresses_kept(tmp_path):
     assert cited["publisher"] == "alriyadh" and cited["copies"] == []
     plain = run("ask", "متى يعود نايف البكري إلى التدريبات؟", "--index", index).stdout
     assert "الرياض · 2015-07-22 · https://www.alriyadh.com/1069281 · chars" in plain
+    assert f"· article {cited['doc_id']}" in plain  # what --article takes
 
 
 def test_cross_lingual_questions_are_scored_against_the_corpus_answers():
