@@ -196,3 +196,13 @@ def running_app(index: Path, env: dict[str, str] | None = None, log: Path | None
         process.wait(timeout=15)
         if log:
             output.close()
+
+
+# The longest files first: `make test` runs two workers that take whole files in collection order, so the
+# README check (every example rerun with the real model, about 5 minutes) starts at once beside the rest
+# instead of running alone at the end.
+LONGEST_FIRST = ("test_readme.py", "test_answer_news_e5.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: next((i for i, name in enumerate(LONGEST_FIRST) if item.path.name == name), 99))
