@@ -189,8 +189,10 @@ def build_demo(
                 service, q, history, int(k_value), mode_value, done, standalone, scope
             ):
                 buttons = gr.Button(visible=merged), gr.Button(visible=dated)
-                yield text, chat, panel, new_turns, *buttons, gr.skip(), gr.skip()
-            yield (gr.skip(),) * 6 + (service.status_markdown(), service.banner_html())
+                yield text, chat, panel, new_turns, *buttons, gr.skip(), gr.skip(), gr.skip()
+            # a rebuilt index (picked up by this question) may hold other newspapers
+            newspapers = gr.Dropdown(choices=service.publisher_choices())
+            yield (gr.skip(),) * 6 + (service.status_markdown(), service.banner_html(), newspapers)
 
         def again(standalone: bool, read_time: bool) -> Any:
             """Ask the last question again: as a new one (not a follow-up), or over every date."""
@@ -219,7 +221,7 @@ def build_demo(
             newspapers = gr.Dropdown(choices=service.publisher_choices())  # an upload may bring new ones
             return escape_markdown(report), service.status_markdown(), None, newspapers
 
-        outputs = [question, chatbot, sources, turns, afresh, all_dates, status, banner]
+        outputs = [question, chatbot, sources, turns, afresh, all_dates, status, banner, publishers]
         scoped = [article, publishers, since, until]
         inputs = [question, chatbot, k, mode, turns, *scoped]
         ask_button.click(on_ask, inputs, outputs, api_visibility="private")
