@@ -90,7 +90,7 @@ class TimeReading:
     def label(self) -> str:
         """"read “this week” as 21–27 July 2015" — shown with the answer."""
         if self.latest:
-            return f"read “{self.phrase}” as preferring the newest articles (up to {_day(self.newest)})"
+            return f"read “{self.phrase}” as preferring the newest articles"
         assert self.since and self.until
         return f"read “{self.phrase}” as {_span(self.since, self.until)}"
 
