@@ -259,7 +259,8 @@ class RagQA:
         context = clean_question(context, limit) if context and context.strip() else None
         mode_used = loaded.retriever.choose_mode(mode)
         reader = loaded.reader
-        asked = ask_within(text, scope, read_time, reader.catalog, reader.articles_by_file(), reader.manifest.sources)
+        files = reader.articles_by_file() if scope.sources else {}  # (read from the index only when needed)
+        asked = ask_within(text, scope, read_time, reader.catalog, files, reader.manifest.sources)
         query = replace(
             loaded.retriever.query(asked.searched, mode_used, context), within=asked.within,
             recent_from=asked.reading.newest if asked.reading and asked.reading.latest else None,
