@@ -12,7 +12,7 @@ from .config import DEFAULTS
 from .embedding import Embedder
 from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
 from .sentences import sentence_spans
-from .textnorm import words
+from .textnorm import jaccard, words
 
 
 def coverage(query: Query, passage_terms: set[str] | frozenset[str], among: Iterable[str] | None = None) -> float:
@@ -124,17 +124,13 @@ def distinct_passages(candidates: Sequence[Candidate], found: dict[int, Passage]
         if passage is None:
             continue
         tokens = set(words(passage.text))
-        if any(_jaccard(tokens, other) >= 0.9 for other in seen):
+        if any(jaccard(tokens, other) >= 0.9 for other in seen):
             continue
         seen.append(tokens)
         kept.append(RankedPassage(candidate, passage, frozenset(passage.terms)))
         if len(kept) == k:
             break
     return kept
-
-
-def _jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a and b else 0.0
 
 
 def answer_pool(passages: Sequence[RankedPassage], size: int = DEFAULTS.answering.sentence_passages) -> list[int]:

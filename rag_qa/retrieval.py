@@ -15,7 +15,7 @@ from .errors import BadArgument
 from .records import Candidate, Passage, Query, Retrieved, SentenceVectors
 from .storage.catalog import Catalog, day_number
 from .storage.store import Reader
-from .textnorm import arabic_share, char_grams
+from .textnorm import arabic_share, char_grams, jaccard
 from .textnorm import terms as analyze
 
 SAME_PASSAGE = 0.8  # two copies' passages with this share of words in common are the same passage
@@ -225,7 +225,7 @@ def one_copy_each(candidates: Sequence[Candidate], read: dict[int, Passage], cat
         key = (entry.date or "9999", -entry.length)
         if group not in first:
             first[group], keep[group] = passage, (key, entry.doc_id)
-        elif key < keep[group][0] and _jaccard(passage.terms, first[group].terms) >= SAME_PASSAGE:
+        elif key < keep[group][0] and jaccard(passage.terms, first[group].terms) >= SAME_PASSAGE:
             keep[group] = (key, entry.doc_id)
     if not keep:
         return list(candidates)
@@ -234,11 +234,6 @@ def one_copy_each(candidates: Sequence[Candidate], read: dict[int, Passage], cat
         c for c in candidates
         if (p := read.get(c.chunk_id)) is None or p.doc_id not in catalog.group_of or p.doc_id in kept
     ]  # fmt: skip
-
-
-def _jaccard(a: Sequence[str], b: Sequence[str]) -> float:
-    x, y = set(a), set(b)
-    return len(x & y) / len(x | y) if x or y else 1.0
 
 
 def proximity(query: Query, chunk_terms: Sequence[str], window: int) -> float:

@@ -91,11 +91,10 @@ class Scope:
 
 @dataclass(frozen=True)
 class Within:
-    """A resolved scope: one flag per catalog article, how many are in, and how many a date filter left
-    out only because they have no date."""
+    """A resolved scope: one flag per catalog article, and how many a date filter left out only because
+    they have no date."""
 
     flags: np.ndarray
-    articles: int
     undated: int
 
 
@@ -125,7 +124,7 @@ def resolve(scope: Scope, catalog: Catalog, files: Mapping[str, Sequence[str]], 
         keep &= _source_flags(scope.sources, catalog, files, remembered)
     if not keep.any():
         raise EmptyScope(f"No article is in all of {scope.describe(catalog)} at once; each filter alone finds some.")
-    return Within(keep, int(keep.sum()), undated)
+    return Within(keep, undated)
 
 
 def _publisher_flags(asked: Sequence[str], catalog: Catalog) -> np.ndarray:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from functools import lru_cache
 
 import Stemmer
@@ -105,6 +106,12 @@ def terms(text: str) -> list[str]:
 
 
 GRAM_SIZE = 4
+
+
+def jaccard(a: Iterable[str], b: Iterable[str]) -> float:
+    """|a ∩ b| / |a ∪ b| of two sets of words (0 when either is empty)."""
+    x, y = set(a), set(b)
+    return len(x & y) / len(x | y) if x and y else 0.0
 
 
 def char_grams(text: str, n: int = GRAM_SIZE) -> list[str]:

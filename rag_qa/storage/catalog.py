@@ -108,21 +108,21 @@ class Catalog:
             owner[first : first + count] = i
         return owner
 
-    def chunk_mask(self, articles: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
-        """Which of ``chunk_ids`` belong to an article where ``articles`` (one flag per entry) is set."""
+    def positions(self, chunk_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """The catalog position of each chunk's article; -1 for a chunk of none (deleted, unknown)."""
         owner = self.chunk_owner
         ids = np.asarray(chunk_ids, dtype=np.int64)
         inside = (ids >= 0) & (ids < len(owner))
-        positions = np.where(inside, owner[np.where(inside, ids, 0)], -1)
-        return (positions >= 0) & articles[np.maximum(positions, 0)]
+        return np.where(inside, owner[np.where(inside, ids, 0)], -1) if len(owner) else np.full(len(ids), -1)
+
+    def chunk_mask(self, articles: np.ndarray, chunk_ids: np.ndarray) -> np.ndarray:
+        """Which of ``chunk_ids`` belong to an article where ``articles`` (one flag per entry) is set."""
+        positions = self.positions(chunk_ids)
+        return (positions >= 0) & articles[np.maximum(positions, 0)] if len(self.entries) else positions >= 0
 
     def chunk_days(self, chunk_ids: Sequence[int]) -> np.ndarray:
         """The day number (``day_number``) of each chunk's article; -1 for none."""
-        owner = self.chunk_owner
-        ids = np.asarray(chunk_ids, dtype=np.int64)
-        inside = (ids >= 0) & (ids < len(owner))
-        positions = np.where(inside, owner[np.where(inside, ids, 0)], -1) if len(owner) else np.full(len(ids), -1)
-        return np.where(positions >= 0, self.days[np.maximum(positions, 0)], -1) if len(self.days) else positions
-
+        positions = self.positions(chunk_ids)
+        return np.where(positions >= 0, self.days[np.maximum(positions, 0)], -1) if len(self.entries) else positions
     def doc_ids(self, articles: np.ndarray) -> list[str]:
         return [self.entries[i].doc_id for i in np.flatnonzero(articles)]
