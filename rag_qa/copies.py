@@ -9,6 +9,8 @@ text lies ``CUT_COPY`` inside the longer: a reprint cut to fit), and joins
 them into groups whose first members also match (no long chains of templated texts, such as the
 congratulation cables that differ by a country and a name). Grouping runs over every live article at
 the end of each build, so it stays right when articles are added, changed or removed, on either store.
+Only dated articles are grouped: copies are printed within days of each other, and without dates a copy
+cannot be told from a template or from two overlapping paragraphs of one encyclopedia article.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ def fingerprint(doc_id: str, text: str) -> Fingerprint:
 
 def group_copies(prints: Sequence[Fingerprint]) -> list[list[str]]:
     """Groups (of two or more doc ids) of articles carrying the same story, each sorted by doc id."""
-    usable = [p for p in prints if len(p.signature) == SIGNATURE_BYTES]
+    # dated articles only: without dates a copy cannot be told from a template, nor a wire story from
+    # the overlapping paragraphs of an encyclopedia's article (ARCD stores such pairs under two ids)
+    usable = [p for p in prints if len(p.signature) == SIGNATURE_BYTES and p.day >= 0]
     if len(usable) < 2:
         return []
     matrix = np.frombuffer(b"".join(p.signature for p in usable), dtype=np.uint32).reshape(len(usable), -1)
@@ -112,7 +116,7 @@ def same_story(
 ) -> bool:
     """Whether two articles carry the same story, by their signatures ``a`` and ``b`` (minima, then the shingle
     count), their leads' words and their dates."""
-    if first.day >= 0 and second.day >= 0 and abs(first.day - second.day) > MAX_DAYS_APART:
+    if abs(first.day - second.day) > MAX_DAYS_APART:
         return False
     similarity = float(np.mean(a[:PERMUTATIONS] == b[:PERMUTATIONS]))  # equal minima estimate the Jaccard
     if similarity >= SAME_STORY:

@@ -227,6 +227,23 @@ def test_wire_copies_are_grouped_and_stay_right_under_add_change_and_remove(tmp_
     assert qa.search(question, k=3)[0].copies == ()
 
 
+def test_undated_texts_alike_are_not_grouped_as_copies(tmp_path):
+    """Copies are a news notion (printed within days). Two overlapping undated texts, such as two paragraphs of
+    one encyclopedia article that a QA set keeps under two ids, stay two articles, each citable alone."""
+    story = news()[13]
+    pair = [story, wire_copy(story, "okaz")]
+    undated = [{k: v for k, v in r.items() if k != "date_extracted"} for r in pair]
+    for name, records in (("dated", pair), ("undated", undated)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.json").write_text(json.dumps(records + news()[20:30], ensure_ascii=False), "utf-8")
+        build_index([tmp_path / name], tmp_path / f"{name}-index", model="none")
+    question = " ".join(story["content"].split()[:14])
+    dated, undated = RagQA.load(tmp_path / "dated-index"), RagQA.load(tmp_path / "undated-index")
+    assert dated.info()["copy_groups"] == {"groups": 1, "articles": 2} and dated.search(question, k=3)[0].copies
+    assert undated.info()["copy_groups"] == {"groups": 0, "articles": 0}
+    assert not any(c.copies for c in undated.search(question, k=5))
+
+
 def test_an_index_of_the_previous_format_is_rebuilt_from_its_sources_by_a_plain_build(tmp_path, seed_dir):
     index = tmp_path / "index"
     build_index([seed_dir], index, model="none")

@@ -58,7 +58,8 @@ class Catalog:
         self.group_of: dict[str, int] = {}
         self.groups: list[list[str]] = []
         for members in groups:
-            live = [d for d in members if d in self.position]
+            # dated members only: an index of format 4 built before copies needed dates may group undated ones
+            live = [d for d in members if d in self.position and self.days[self.position[d]] >= 0]
             if len(live) > 1:
                 for doc_id in live:
                     self.group_of[doc_id] = len(self.groups)
