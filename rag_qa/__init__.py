@@ -7,9 +7,13 @@ answer = RagQA.load("index").ask("who led the US side?")
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+try:
+    __version__ = metadata.version("rag_qa")
+except metadata.PackageNotFoundError:  # run from a folder that was never installed
+    __version__ = "unknown"
 __all__ = ["RagQA", "build_index", "Answer", "Citation", "BuildSummary", "RagQAError", "__version__"]
 
 if TYPE_CHECKING:

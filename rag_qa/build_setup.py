@@ -67,7 +67,8 @@ def _load_model(
     if requested == NO_MODEL:
         return None, None
     try:
-        return load_embedder(requested, settings.build.embed_batch_size, default_fallback=not explicit), None
+        build = settings.build
+        return load_embedder(requested, build.embed_batch_size, not explicit, build.precision), None
     except ModelUnavailable as exc:
         if explicit or not is_default(requested):
             raise

@@ -17,6 +17,7 @@ from .config import Settings
 from .display import plural
 from .errors import RagQAError
 from .ingest import SUPPORTED_SUFFIXES, iter_articles
+from .progress import BuildProgress
 from .records import Answer, Article, Problem
 from .scope import publisher_name
 
@@ -130,10 +131,10 @@ class ChatService:
             "</details></div>"
         )
 
-    def add_files(self, paths: Sequence[str | Path], progress: Callable[[int, int], None] | None = None) -> str:
+    def add_files(self, paths: Sequence[str | Path], progress: Callable[[BuildProgress], None] | None = None) -> str:
         """Copy uploads into the uploads folder and update the index with its own mode and model; returns
         what happened. A refused or failed upload leaves no file behind (a replaced one is restored), so
-        the next build cannot index it behind the user's back. ``progress(done, total)`` counts articles."""
+        the next build cannot index it behind the user's back. ``progress`` hears the build's progress."""
         from .pipeline import build_index
 
         accepted: list[tuple[Path, str, int]] = []
@@ -149,7 +150,6 @@ class ChatService:
                 accepted.append((path, safe_upload_name(path.name), articles[0]))
         if not accepted:
             return "Nothing added. " + "; ".join(refused)
-        total = sum(count for *_, count in accepted)
         with self._build_lock:
             written: dict[Path, bytes | None] = {}  # each file written, and what it replaced
             try:
@@ -158,9 +158,8 @@ class ChatService:
                     target = self.uploads_dir / name
                     written[target] = target.read_bytes() if target.exists() else None
                     shutil.copyfile(path, target)
-                report = (lambda done: progress(min(done, total), total)) if progress else None
                 summary = build_index(
-                    [self.uploads_dir], self.index_dir, keep_model=True, on_progress=report, settings=self.settings
+                    [self.uploads_dir], self.index_dir, keep_model=True, on_progress=progress, settings=self.settings
                 )
             except BaseException:
                 for target, before in written.items():

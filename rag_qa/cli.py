@@ -23,6 +23,7 @@ from .cli_options import (
 from .cli_output import echo_answer
 from .config import DEFAULT_MODEL, DEFAULTS, Settings
 from .display import build_report, info_lines
+from .precision import CHOICES as PRECISIONS
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -63,6 +64,13 @@ def cli(verbose: bool) -> None:
     default=None,
     help=f"Chunks beyond which the dense index is approximate (FAISS IVF), not exact [{DEFAULTS.ann.threshold:,}].",
 )
+@click.option(
+    "--precision",
+    envvar="RAG_QA_PRECISION",
+    type=click.Choice(PRECISIONS),
+    default=None,
+    help="What passages are encoded in: auto (bf16 on a CPU with native bf16, fp16 on CUDA, else fp32) [auto].",
+)
 @ray_option
 @json_option
 @friendly_errors
@@ -73,6 +81,7 @@ def build(
     full: bool,
     prune: bool,
     ann_threshold: int | None,
+    precision: str | None,
     ray: str | None,
     as_json: bool,
 ) -> None:
@@ -95,6 +104,7 @@ def build(
         ann_threshold=ann_threshold,
         settings=Settings.from_env(),
         ray=ray,
+        precision=precision,
     )
     _report_build(summary, as_json)
 

@@ -105,6 +105,9 @@ class AbstentionSettings:
 @dataclass(frozen=True)
 class BuildSettings:
     embed_batch_size: int = 32
+    # what passages are encoded in (precision.py): auto (bf16 on a CPU with native bf16, fp16 on CUDA,
+    # else fp32), fp32, bf16 or fp16; `rag-qa build --precision`
+    precision: str = "auto"
     documents_per_batch: int = 256
     keep_versions: int = 2  # the current index version and the one before it
     lock_timeout_s: float = 0.0
@@ -176,6 +179,10 @@ def _overridden(value: Any, overrides: Any, where: str) -> Any:
         current = known[name]
         if is_dataclass(current):
             changes[name] = _overridden(current, new, f"{where}.{name}")
+        elif isinstance(current, str):
+            if not isinstance(new, str):
+                raise BadArgument(f"{where}.{name} must be a string like {current!r}; got {new!r}.")
+            changes[name] = new
         elif isinstance(current, bool) or not isinstance(new, (int, float)) or isinstance(new, bool):
             raise BadArgument(f"{where}.{name} must be a number like {current!r}; got {new!r}.")
         elif isinstance(current, int) and not isinstance(new, int):

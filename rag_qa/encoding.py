@@ -12,6 +12,29 @@ from .embedding import Embedder
 from .records import SentenceVectors
 from .sentences import sentence_spans
 
+ENCODE_SLICE = 256  # texts per encode call: a progress report after each (the texts sorted by length first)
+CACHE_LIMIT = 200_000  # texts whose vectors a build keeps for later batches (about 160 MB at 384 dimensions)
+
+
+class VectorCache:
+    """The vectors of the texts a build encoded last, by text hash: a sentence or a passage repeated in a
+    later batch (a wire copy, an article stored twice) is not encoded again. The oldest go first."""
+
+    def __init__(self, limit: int = CACHE_LIMIT) -> None:
+        self.limit = limit
+        self.vectors: dict[str, np.ndarray] = {}
+        self.hits = 0
+
+    def get(self, key: str) -> np.ndarray | None:
+        found = self.vectors.get(key)
+        self.hits += found is not None
+        return found
+
+    def put(self, key: str, vector: np.ndarray) -> None:
+        self.vectors[key] = vector
+        if len(self.vectors) > self.limit:
+            del self.vectors[next(iter(self.vectors))]
+
 
 def encode_missing(
     embedder: Embedder,
@@ -20,20 +43,36 @@ def encode_missing(
     hashes: dict[int, str],
     vectors: dict[str, np.ndarray],
     sentences: dict[str, SentenceVectors],
-) -> None:
-    """Encode, in one batch, the chunks (``inputs``: embedding inputs) and the chunks' sentences (of
-    ``texts``) that the index does not hold yet (``vectors`` and ``sentences`` by embedding-input hash;
-    filled in place). A sentence that two overlapping chunks share whole is encoded once."""
+    cache: VectorCache | None = None,
+    on_share: Callable[[float], None] | None = None,
+) -> int:
+    """Encode the chunks (``inputs``: embedding inputs) and the chunks' sentences (of ``texts``) that the
+    index does not hold yet (``vectors`` and ``sentences`` by embedding-input hash; filled in place).
+    Each distinct text is encoded once: a sentence that overlapping chunks share, and with ``cache``, a
+    text encoded in an earlier batch. ``on_share`` hears the share of the texts encoded so far. Returns
+    the number of texts encoded."""
+    cache = cache if cache is not None else VectorCache(0)
     chunks = {hashes[key]: text for key, text in inputs.items() if hashes[key] not in vectors}
     split = {hashes[key]: sentence_spans(text) for key, text in texts.items() if hashes[key] not in sentences}
     owners = {hashes[key]: texts[key] for key in texts}
     pieces = list(dict.fromkeys(owners[h][a:b] for h, spans in split.items() for a, b in spans))
-    encoded = embedder.encode_documents([*chunks.values(), *pieces])
-    vectors.update(zip(chunks, encoded[: len(chunks)], strict=True))
-    row = {piece: len(chunks) + i for i, piece in enumerate(pieces)}
+    wanted = {**{f"c{h}": text for h, text in chunks.items()}, **{f"s{piece}": piece for piece in pieces}}
+    found = {key: vector for key in wanted if (vector := cache.get(key)) is not None}
+    missing = [key for key in wanted if key not in found]
+    missing.sort(key=lambda key: len(wanted[key]))  # alike lengths share a batch: little padding
+    for start in range(0, len(missing), ENCODE_SLICE):
+        part = missing[start : start + ENCODE_SLICE]
+        for key, vector in zip(part, embedder.encode_documents([wanted[k] for k in part]), strict=True):
+            found[key] = vector
+            cache.put(key, vector)
+        if on_share is not None:
+            on_share(min(start + ENCODE_SLICE, len(missing)) / len(missing))
+    vectors.update((h, found[f"c{h}"]) for h in chunks)
     for chunk_hash, spans in split.items():
-        matrix = encoded[[row[owners[chunk_hash][a:b]] for a, b in spans]].astype(np.float16)
+        matrix = np.stack([found[f"s{owners[chunk_hash][a:b]}"] for a, b in spans]) if spans else None
+        matrix = matrix.astype(np.float16) if matrix is not None else np.zeros((0, embedder.dimension), np.float16)
         sentences[chunk_hash] = SentenceVectors(np.asarray(spans, dtype=np.int32).reshape(-1, 2), matrix)
+    return len(missing)
 
 
 def embedding_input(title: str, text: str) -> str:

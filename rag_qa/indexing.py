@@ -1,9 +1,8 @@
 """The build stage: sources → articles → chunks → vectors and terms → a new index version.
 
-``locked_build`` takes the index's build lock, resolves the model (falling back to lexical-only when the
-default cannot be loaded) and hands the plan of sources to an ``Indexer``, which reads only what changed,
-reuses the vectors of unchanged text, writes one new segment and publishes the version with its
-calibration (abstention.py).
+An ``Indexer`` (set up by build_request.py under the index's lock) reads only what changed, reuses the
+vectors of unchanged text, encodes each new text once, writes one new segment, publishes the version
+with its calibration (abstention.py) and reports its progress (progress.py) as it goes.
 """
 
 from __future__ import annotations
@@ -12,115 +11,35 @@ import hashlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 import numpy as np
 
-from . import __version__
 from .abstention import calibrate, confidence_still_valid, confident_level, still_valid
-from .build_setup import BuildSetup, set_up_build
-from .config import DEFAULT_INDEX, DEFAULT_MODEL, DEFAULTS, NO_MODEL, Settings
-from .embedding import Embedder
-from .encoding import embedding_input, encode_missing, fit_title
-from .errors import BuildLocked, IndexCorrupt, IndexMissing, IndexOutdated
+from .build_setup import BuildSetup
+from .config import DEFAULTS, Settings
+from .encoding import VectorCache, embedding_input, encode_missing, fit_title
 from .formats import CLEANING
-from .ingest import read_sources
+from .ingest import file_bytes, list_files, read_files
+from .progress import BuildProgress, ProgressMeter, progress_reporter
 from .records import Article, BuildSummary, FileResult, IndexedChunk
-from .sources import SourcePlan, plan_sources
-from .storage import Manifest, TrackedFile
-from .storage.manifest import REBUILD_HINT
-from .storage.store import Reader, Store, Writer, open_store
+from .sources import SourcePlan
+from .storage import TrackedFile
+from .storage.store import Reader, Store, Writer
 from .textnorm import char_grams, describe_analyzer
 from .textnorm import terms as analyze
 
 log = logging.getLogger("rag_qa")
 
 
-def locked_build(
-    index_dir: str | Path | Store | None,
-    model: str | None,
-    named_sources: list[str],
-    forget: Sequence[str],
-    full: bool,
-    show_progress: bool,
-    ann_threshold: int | None,
-    prune: bool,
-    keep_model: bool,
-    on_progress: Callable[[int], None] | None,
-    settings: Settings,
-    embedder: Embedder | None,
-    ray: str | None = None,
-) -> BuildSummary:
-    started = time.perf_counter()
-    store = open_store(index_dir, DEFAULT_INDEX)
-    if ann_threshold is not None:
-        settings = replace(settings, ann=replace(settings.ann, threshold=ann_threshold))
-    if ray:  # an encoding round starts Ray's actors: fewer, larger rounds
-        per_round = settings.ray.documents_per_batch
-        settings = replace(settings, build=replace(settings.build, documents_per_batch=per_round))
-    on_disk, full = _current_manifest(store, full)
-    named: str | None
-    if model is None and embedder is None and on_disk is not None and not on_disk.fallback_reason:
-        keep_model = True  # no --model: an update keeps the index's own model (lexical-only, as asked, stays so)
-    if keep_model and on_disk is not None:
-        named, requested = on_disk.model_name or NO_MODEL, on_disk.model_requested
-    else:
-        named = embedder.name if embedder is not None else model
-        requested = named or DEFAULT_MODEL
-    # before anything is written: a typo in a source is an error that leaves the index as it is
-    remembered = on_disk.sources if on_disk else []
-    roots = on_disk.source_roots if on_disk else {}
-    plan_sources(named_sources, remembered, prune=prune, forget=forget, index_dir=store.location, roots=roots)
-    if forget and on_disk is None:
-        raise IndexMissing(f"No index at {store.location}: nothing to remove.")
-
-    from filelock import Timeout
-
+def package_version() -> str:
+    """rag_qa's installed version, as the manifest records it."""
     try:
-        with store.build_lock(settings.build.lock_timeout_s):
-            store.prepare(settings)
-            setup = set_up_build(
-                store, requested, explicit=named is not None, full=full, settings=settings,
-                keep_model=keep_model and on_disk is not None, model=named, on_disk=on_disk, embedder=embedder,
-            )  # fmt: skip
-            if ray and setup.embedder is not None:
-                from .ray_encoding import on_ray
-
-                setup.embedder = on_ray(setup.embedder, ray, settings.ray, settings.build.embed_batch_size)
-            elif ray:
-                setup.warnings.append("--ray had nothing to encode: the index is lexical-only.")
-            build = Indexer(store, requested, setup, settings)
-            plan = plan_sources(
-                named_sources, remembered, prune=prune, forget=forget, index_dir=store.location,
-                from_scratch=build.previous is None and on_disk is not None, roots=roots,
-            )  # fmt: skip
-            return build.run(plan, show_progress, started, on_progress)
-    except Timeout:
-        location = store.location
-        raise BuildLocked(f"Another build is running on {location}; wait for it to finish and try again.") from None
-
-
-def _current_manifest(store: Store, full: bool) -> tuple[Manifest | None, bool]:
-    """The current version's manifest (None for a new index) and whether the build starts afresh. A damaged
-    one stops the build unless it is a ``--full`` rebuild: the sources it remembers cannot be read, and an
-    update would drop their articles. One written by an older rag_qa is rebuilt from its sources."""
-    try:
-        return store.current_manifest(), full
-    except IndexMissing:
-        return None, full
-    except IndexOutdated as exc:
-        log.warning("%s Rebuilding it from its sources.", str(exc).split(" Update it")[0])
-        return exc.manifest, True
-    except IndexCorrupt as exc:
-        if full:
-            return None, full
-        damage = str(exc).replace(REBUILD_HINT, "").strip()
-        raise IndexCorrupt(
-            f"{damage} Nothing was changed: `rag-qa build --full SOURCE…` rebuilds it from the sources you name."
-        ) from None
+        return metadata.version("rag_qa")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Indexer:
@@ -142,33 +61,45 @@ class Indexer:
         self.warnings.append(message)
 
     def run(
-        self, plan: SourcePlan, show_progress: bool, started: float, on_progress: Callable[[int], None] | None = None
+        self,
+        plan: SourcePlan,
+        started: float,
+        on_progress: Callable[[BuildProgress], None] | None = None,
+        show_progress: bool = False,
     ) -> BuildSummary:
         known, files = self.store.build_state(self.previous)
         seen = self._carry_unread(plan, known, files)
         for warning in plan.warnings:
             self._warn(warning)
         self._writer: Writer | None = None
-        handled = 0
+        self._cache = VectorCache()  # what this build encoded, for the copies and repeats of later batches
+        self._bytes: dict[str, float] = {}  # each pending article's share of its file's bytes (progress.py)
         try:
-            skip = self.store.own_paths()  # `rag-qa build .` next to the index: its files are not articles
+            paths = list_files(plan.read, skip=self.store.own_paths())  # `build .`: the index's files are not read
+            sizes = file_bytes(paths)
+            meter = ProgressMeter(sum(sizes.values()), progress_reporter(on_progress, show_progress))
             reread = self.previous is not None and self.previous.cleaning != CLEANING  # every file, once
             fresh = {} if reread else files
-            results = read_sources(plan.read, unchanged=lambda f: fresh.get(f.name, (None,))[0] == f, skip=skip)
-            if show_progress:
-                from tqdm import tqdm
-
-                results = tqdm(results, desc="indexing", unit=" files", file=sys.stderr, mininterval=0.5)
+            results = read_files(paths, unchanged=lambda f: fresh.get(f.name, (None,))[0] == f)
             pending: list[Article] = []  # new and changed articles, written in batches
-            for result in results:
-                pending += self._take_file(result, known, files, seen)
-                handled += len(result.articles)
+            for path, result in zip(paths, results, strict=True):
+                new = self._take_file(result, known, files, seen)
+                size = sizes.get(path, 0)
+                if result.file is not None and result.file.unchanged:
+                    meter.skip(len(files[result.file.name][1]), size)
+                else:
+                    share = size / max(len(result.articles), 1)
+                    meter.skip(len(result.articles) - len(new), size - share * len(new))
+                    self._bytes.update((a.doc_id, share) for a in new)
+                pending += new
                 if len(pending) >= self.settings.build.documents_per_batch:
-                    self._add_articles(pending, known)
+                    self._add_articles(pending, known, meter)
                     pending = []
-                if on_progress is not None:
-                    on_progress(handled)
-            self._add_articles(pending, known)
+            self._add_articles(pending, known, meter)
+            meter.handled(0, 0, 0, final=True)
+            rate = meter.snapshot().passages_per_s
+            if show_progress:
+                sys.stderr.write("\n")
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)
             unchanged = self.previous is not None and list(plan.remembered) == list(self.previous.sources)
@@ -201,6 +132,8 @@ class Indexer:
             warnings=tuple(self.warnings),
             index=self.store.location,
             sources=tuple(manifest.sources),
+            precision=self.embedder.describe().get("precision") if self.embedder and rate else None,
+            passages_per_s=round(rate, 2) if rate else None,
             **self.counts,
         )
 
@@ -277,7 +210,7 @@ class Indexer:
             self.files_read.append((file, doc_ids, [str(p) for p in result.problems]))
         return fresh
 
-    def _add_articles(self, fresh: list[Article], known: dict[str, str]) -> None:
+    def _add_articles(self, fresh: list[Article], known: dict[str, str], meter: ProgressMeter) -> None:
         """Chunk, encode (what the index does not hold yet) and store new and changed articles."""
         if not fresh:
             return
@@ -293,9 +226,13 @@ class Indexer:
         hashes = {key: hashlib.sha256(text.encode()).hexdigest()[:24] for key, text in inputs.items()}
         vectors, sentences = writer.reusable(list(hashes.values()))  # before the old chunks go
         writer.remove_documents(replaced)
+        passages, nbytes = len(inputs), sum(self._bytes.pop(a.doc_id, 0.0) for a in fresh)
         if self.embedder is not None:
             texts = {id(c): c.text for _, chunks in chunked for c in chunks}
-            encode_missing(self.embedder, inputs, texts, hashes, vectors, sentences)
+            encode_missing(
+                self.embedder, inputs, texts, hashes, vectors, sentences, self._cache,
+                on_share=lambda share: meter.partial(passages * share, nbytes * share),
+            )  # fmt: skip
         for article, chunks in chunked:
             indexed = [(c, f"{c.title}\n{c.text}") for c in chunks]  # what BM25 and the terms read
             stored = [IndexedChunk(c, tuple(analyze(t)), tuple(char_grams(t)), hashes[id(c)]) for c, t in indexed]
@@ -304,9 +241,10 @@ class Indexer:
                 writer.add_vectors(ids, np.stack([vectors[s.embed_hash] for s in stored]))
                 for chunk_id, chunk in zip(ids, stored, strict=True):
                     writer.add_sentences(chunk_id, sentences[chunk.embed_hash])
+        meter.handled(len(fresh), passages, nbytes)
 
     def _manifest_fields(self, seconds: float, plan: SourcePlan) -> dict[str, Any]:
-        software = {"rag_qa": __version__, "numpy": np.__version__}
+        software = {"rag_qa": package_version(), "numpy": np.__version__}
         retrieval = self.settings.retrieval
         if self.embedder is not None:
             import faiss

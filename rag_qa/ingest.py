@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
 SUPPORTED_SUFFIXES = (*TEXT_SUFFIXES, ".zip")
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a single file (or zip member) larger than this is skipped
+
+
 def read_sources(
     sources: Iterable[str | Path],
     unchanged: Callable[[SourceFile], bool] | None = None,
@@ -30,17 +32,41 @@ def read_sources(
     ``unchanged`` judges each file by name, size and modification time: a file it calls unchanged is not
     read (its result is its record, marked unchanged). ``skip``: files and folders never read (the index
     itself and its lock)."""
+    return read_files(list_files(sources, skip), unchanged)
+
+
+def list_files(sources: Iterable[str | Path], skip: Sequence[Path] = ()) -> list[Path]:
+    """The files ``read_sources`` reads, in its order; a source that does not exist is listed as it is."""
     skipped = [p.resolve() for p in skip]
+    listed: list[Path] = []
     for source in sources:
         path = Path(source)
-        if not path.exists():
-            yield FileResult(None, (), (Problem(str(source), "no such file or folder"),))
-        elif path.is_dir():
+        if path.is_dir():
             kept = (f for f in _files(path) if not any(s == f.resolve() or s in f.resolve().parents for s in skipped))
-            for file in sorted(kept):
-                yield read_file(file, unchanged)
+            listed += sorted(kept)
         else:
+            listed.append(path)
+    return listed
+
+
+def read_files(paths: Iterable[Path], unchanged: Callable[[SourceFile], bool] | None = None) -> Iterator[FileResult]:
+    """``read_file`` of each path; a path that does not exist is a result with no file and one problem."""
+    for path in paths:
+        if path.exists():
             yield read_file(path, unchanged)
+        else:
+            yield FileResult(None, (), (Problem(str(path), "no such file or folder"),))
+
+
+def file_bytes(paths: Iterable[Path]) -> dict[Path, int]:
+    """The size of each path that is a file (what a build's progress is measured in)."""
+    sizes = {}
+    for path in paths:
+        try:
+            sizes[path] = path.stat().st_size
+        except OSError:
+            continue
+    return sizes
 
 
 def iter_articles(sources: Iterable[str | Path]) -> Iterator[Article | Problem]:

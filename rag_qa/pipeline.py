@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .answering import citations_for, compose
+from .build_request import BuildRequest, locked_build
 from .config import DEFAULT_INDEX, DEFAULTS, NO_MODEL, Settings
 from .display import LEXICAL_ONLY_WARNING
 from .embedding import Embedder, load_embedder
@@ -25,7 +26,7 @@ from .errors import (
     SourceMissing,
 )
 from .index_info import describe_index
-from .indexing import locked_build
+from .progress import BuildProgress
 from .records import Answer, BuildSummary, Calibration, Citation, Retrieved
 from .reranking import Reranker, load_reranker
 from .retrieval import Retriever
@@ -48,11 +49,12 @@ def build_index(
     ann_threshold: int | None = None,
     prune: bool = False,
     keep_model: bool = False,
-    on_progress: Callable[[int], None] | None = None,
+    on_progress: Callable[[BuildProgress], None] | None = None,
     *,
     settings: Settings | None = None,
     embedder: Embedder | None = None,
     ray: str | None = None,
+    precision: str | None = None,
 ) -> BuildSummary:
     """Build or update the index at ``index_dir`` from ``sources``; returns what was done.
 
@@ -64,20 +66,23 @@ def build_index(
     Incremental unless ``full``: unchanged articles are skipped, changed ones re-embedded, articles
     whose file vanished from a source read here removed. ``model`` names the embedding model
     (unnamed: the index's own, and the default for a new index or one lexical-only for want of it);
-    ``"none"`` builds a lexical-only index. If the default model
-    cannot be loaded the build goes on lexical-only and says so in ``warnings``; a model named
-    explicitly that cannot be loaded raises ModelUnavailable. ``keep_model``: update with the index's
-    own model and mode (an upload: a lexical-only index stays lexical-only). ``on_progress`` is called
-    with the number of articles handled so far. Beyond ``ann_threshold`` chunks (default 100,000) the
-    dense index becomes approximate (FAISS IVF). ``settings``: the tuning values (config.Settings);
+    ``"none"`` builds a lexical-only index. If the default model cannot be loaded the build goes on
+    lexical-only and says so in ``warnings``; a model named explicitly that cannot be loaded raises
+    ModelUnavailable. ``keep_model``: update with the index's own model and mode (an upload: a lexical-only
+    index stays lexical-only). ``on_progress`` hears a ``BuildProgress`` (passages per second, time left;
+    ``show_progress``: on stderr too). Beyond ``ann_threshold`` chunks (default 100,000) the dense index
+    becomes approximate (FAISS IVF). ``settings``: the tuning values (config.Settings);
     ``embedder``: an already loaded embedder (``model`` is then its name), e.g. a test's. ``index_dir`` may
     name another store (storage/store.py: ``milvus://host:19530`` or a Milvus Lite ``….db`` file); ``ray``
-    (a Ray address, or ``"local"``) encodes on Ray Data actors (ray_encoding.py).
+    (a Ray address, or ``"local"``) encodes on Ray Data actors (ray_encoding.py). ``precision``: what
+    passages are encoded in (precision.py: ``auto``, ``fp32``, ``bf16``, ``fp16``; default: the settings').
     """
-    return locked_build(
-        index_dir, model, [str(s) for s in sources or ()], (), full, show_progress, ann_threshold, prune, keep_model,
-        on_progress, settings or DEFAULTS, embedder, ray,
+    request = BuildRequest(
+        index_dir, tuple(str(s) for s in sources or ()), model=model, full=full, prune=prune, keep_model=keep_model,
+        show_progress=show_progress, on_progress=on_progress, ann_threshold=ann_threshold, precision=precision,
+        settings=settings or DEFAULTS, embedder=embedder, ray=ray,
     )  # fmt: skip
+    return locked_build(request)
 
 
 def remove_sources(
@@ -92,10 +97,8 @@ def remove_sources(
     forget = [str(s) for s in sources]
     if not forget:
         raise SourceMissing("Name the source to remove (see `rag-qa info` for the index's sources).")
-    keep_model = embedder is None
-    return locked_build(
-        index_dir, None, [], forget, False, False, None, False, keep_model, None, settings or DEFAULTS, embedder
-    )
+    request = BuildRequest(index_dir, forget=tuple(forget), keep_model=embedder is None, embedder=embedder)
+    return locked_build(replace(request, settings=settings or DEFAULTS))
 
 
 # ---------------------------------------------------------------- asking

@@ -117,7 +117,9 @@ def on_ray(embedder: Embedder, address: str | None, settings: RaySettings, batch
     from .embedding import SentenceTransformerEmbedder
 
     if isinstance(embedder, SentenceTransformerEmbedder):
-        factory: Callable[[], Embedder] = functools.partial(load_embedder, embedder.name, batch_size)
+        factory: Callable[[], Embedder] = functools.partial(
+            load_embedder, embedder.name, batch_size, precision=embedder.precision_setting
+        )
     else:
         factory = functools.partial(_same, embedder)
     return RayEmbedder(embedder, factory, address, settings)

@@ -184,6 +184,8 @@ class BuildSummary(Mapping[str, Any]):
     warnings: tuple[str, ...] = ()
     index: str = ""
     sources: tuple[str, ...] = ()  # the sources the index now remembers
+    precision: str | None = None  # what this build encoded passages in (fp32, bf16, fp16; None: nothing encoded)
+    passages_per_s: float | None = None  # passages encoded and stored per second of reading and encoding
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -211,11 +211,9 @@ def build_demo(
         def on_add(paths: list[str] | None, progress: Any = upload_progress) -> tuple[Any, ...]:
             if not paths:
                 return "Choose one or more files first.", gr.skip(), None, gr.skip()
-            progress((0, None), desc="Reading the uploads", unit="articles")
+            progress(0, desc="Reading the uploads")
             try:
-                report = service.add_files(
-                    paths, lambda done, total: progress((done, total), desc="Indexing", unit="articles")
-                )
+                report = service.add_files(paths, lambda p: progress(p.share, desc=f"Indexing: {p.describe()}"))
             except RagQAError as exc:
                 report = f"Nothing added: {exc}"
             newspapers = gr.Dropdown(choices=service.publisher_choices())  # an upload may bring new ones

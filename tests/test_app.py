@@ -5,6 +5,7 @@ from conftest import SULLIVAN, US_SIDE_AR, running_app
 
 from rag_qa.chat_render import scope_markdown, sources_html
 from rag_qa.chat_service import ChatService, safe_upload_name
+from rag_qa.progress import BuildProgress
 from rag_qa.records import Citation
 from rag_qa.ui import api_ask, respond, scope_arguments
 
@@ -74,12 +75,13 @@ def test_add_files_makes_new_articles_answerable(tmp_path, seed_dir):
     refused.write_bytes(b"MZ")
     empty = tmp_path / "empty.txt"
     empty.write_text("  \n", "utf-8")
-    progress: list[tuple[int, int]] = []
-    report = service.add_files([upload, refused, empty], lambda done, total: progress.append((done, total)))
+    progress: list[BuildProgress] = []
+    report = service.add_files([upload, refused, empty], progress.append)
     assert "Added 1 article" in report and "evil.exe" in report and "holds 2 articles" in report
     assert "empty.txt: empty file" in report
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["incoming.txt"]  # refused ones are not kept
-    assert progress[-1] == (1, 1)
+    assert (progress[-1].articles, progress[-1].passages, progress[-1].share) == (1, 1, 1.0)
+    assert progress[-1].describe().startswith("1 passage · ") and "passages/s · 100 %" in progress[-1].describe()
     answer = service.ask("من افتتح ميناء ينبع؟")
     assert answer.found and "وزير النقل" in answer.text
     assert service.ask("من قاد الجانب الأمريكي في الاجتماع؟").found  # the seed is still there

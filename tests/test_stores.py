@@ -171,7 +171,7 @@ def test_the_chat_app_serves_a_milvus_index_and_adds_uploads_to_it(tmp_path, see
     assert SULLIVAN in service.ask(US_SIDE_AR).text
     upload = tmp_path / "incoming.txt"
     upload.write_text("افتتاح ميناء جديد\nافتتح وزير النقل ميناء ينبع الجديد يوم الأحد بطاقة مليون حاوية.", "utf-8")
-    report = service.add_files([upload], lambda done, total: None)
+    report = service.add_files([upload], lambda progress: None)
     assert "Added 1 article" in report and "holds 2 articles" in report
     answer = service.ask("من افتتح ميناء ينبع؟")
     assert answer.found and "وزير النقل" in answer.text

@@ -21,7 +21,7 @@ ALLOWED = {
     "passages": FOUNDATION | {"embedding", "bundled", "sentences"},
 }
 # the facade and the apps
-TOP = {"pipeline", "indexing", "cli", "ui", "chat_service", "evaluation", "news_eval", "__main__"}
+TOP = {"pipeline", "build_request", "indexing", "cli", "ui", "chat_service", "evaluation", "news_eval", "__main__"}
 
 
 def imports() -> dict[str, set[str]]:
