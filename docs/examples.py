@@ -35,6 +35,9 @@ BLOCK = re.compile(r"(<!-- example (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- /ex
 VOLATILE = [
     (re.compile(r"\d+(\.\d+)? s\b"), "… s"),
     (re.compile(r"\d+\.\d+ MB"), "… MB"),
+    (re.compile(r"[\d,]+(\.\d+)? passages/s"), "… passages/s"),
+    (re.compile(r" in (bf16|fp16|fp32)\)"), " in …)"),  # what the processor encodes in (precision.py)
+    (re.compile(r'"(passages_per_s)": [\d.]+'), r'"\1": …'),
     (re.compile(r"v-\d{8}T\d{6}-[0-9a-f]{6}"), "v-…"),
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d in"), "… in"),
     (re.compile(r'"seconds": [\d.]+'), '"seconds": …'),

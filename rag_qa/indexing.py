@@ -73,6 +73,7 @@ class Indexer:
             self._warn(warning)
         self._writer: Writer | None = None
         self._cache = VectorCache()  # what this build encoded, for the copies and repeats of later batches
+        self._encoded = 0
         self._bytes: dict[str, float] = {}  # each pending article's share of its file's bytes (progress.py)
         try:
             paths = list_files(plan.read, skip=self.store.own_paths())  # `build .`: the index's files are not read
@@ -88,9 +89,11 @@ class Indexer:
                 if result.file is not None and result.file.unchanged:
                     meter.skip(len(files[result.file.name][1]), size)
                 else:
-                    share = size / max(len(result.articles), 1)
-                    meter.skip(len(result.articles) - len(new), size - share * len(new))
-                    self._bytes.update((a.doc_id, share) for a in new)
+                    # each article weighs its share of the file's text: long ones take longer to encode
+                    text = sum(len(a.text) for a in result.articles) or 1
+                    weights = {a.doc_id: size * len(a.text) / text for a in new}
+                    meter.skip(len(result.articles) - len(new), size - sum(weights.values()))
+                    self._bytes.update(weights)
                 pending += new
                 if len(pending) >= self.settings.build.documents_per_batch:
                     self._add_articles(pending, known, meter)
@@ -100,6 +103,7 @@ class Indexer:
             rate = meter.snapshot().passages_per_s
             if show_progress:
                 sys.stderr.write("\n")
+            log.info("encoded %d texts; %d repeated from earlier batches", self._encoded, self._cache.hits)
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)
             unchanged = self.previous is not None and list(plan.remembered) == list(self.previous.sources)
@@ -229,7 +233,7 @@ class Indexer:
         passages, nbytes = len(inputs), sum(self._bytes.pop(a.doc_id, 0.0) for a in fresh)
         if self.embedder is not None:
             texts = {id(c): c.text for _, chunks in chunked for c in chunks}
-            encode_missing(
+            self._encoded += encode_missing(
                 self.embedder, inputs, texts, hashes, vectors, sentences, self._cache,
                 on_share=lambda share: meter.partial(passages * share, nbytes * share),
             )  # fmt: skip
