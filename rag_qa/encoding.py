@@ -62,7 +62,7 @@ def encode_missing(
     found = {key: vector for key in wanted if (vector := cache.get(key)) is not None}
     missing = [key for key in wanted if key not in found]
     # alike lengths share a batch (by characters, as sentence-transformers sorts: sorting by token count
-    # cuts the padding of news passages and sentences from 23 % to 5 % but measured no faster here)
+    # cuts the padding of news passages and sentences from 18 % to 0.4 % but measured no faster here)
     missing.sort(key=lambda key: len(wanted[key]))
     total, done = sum(len(wanted[key]) for key in missing), 0  # the share done, by characters (short ones first)
     for start in range(0, len(missing), ENCODE_SLICE):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 import time
 from collections.abc import Callable
 from importlib import metadata
@@ -23,7 +22,7 @@ from .config import DEFAULTS, Settings
 from .encoding import VectorCache, embedding_input, encode_missing, fit_title
 from .formats import CLEANING
 from .ingest import file_bytes, list_files, read_files
-from .progress import BuildProgress, ProgressMeter, progress_reporter
+from .progress import BuildProgress, ProgressMeter, TerminalLine, progress_reporter
 from .records import Article, BuildSummary, FileResult, IndexedChunk
 from .sources import SourcePlan
 from .storage import TrackedFile
@@ -78,7 +77,8 @@ class Indexer:
         try:
             paths = list_files(plan.read, skip=self.store.own_paths())  # `build .`: the index's files are not read
             sizes = file_bytes(paths)
-            meter = ProgressMeter(sum(sizes.values()), progress_reporter(on_progress, show_progress))
+            reporter = progress_reporter(on_progress, show_progress)
+            meter = ProgressMeter(sum(sizes.values()), reporter)
             reread = self.previous is not None and self.previous.cleaning != CLEANING  # every file, once
             fresh = {} if reread else files
             results = read_files(paths, unchanged=lambda f: fresh.get(f.name, (None,))[0] == f)
@@ -101,8 +101,8 @@ class Indexer:
             self._add_articles(pending, known, meter)
             meter.handled(0, 0, 0, final=True)
             rate = meter.snapshot().passages_per_s
-            if show_progress:
-                sys.stderr.write("\n")
+            if isinstance(reporter, TerminalLine):
+                reporter.close()
             log.info("encoded %d texts; %d repeated from earlier batches", self._encoded, self._cache.hits)
             vanished = set(known) - seen
             self.counts["removed"] = len(vanished)

@@ -112,14 +112,28 @@ class ProgressMeter:
 def progress_reporter(
     on_progress: Callable[[BuildProgress], None] | None, show_progress: bool
 ) -> Callable[[BuildProgress], None] | None:
-    """``on_progress`` and, with ``show_progress``, a line on stderr rewritten in place."""
+    """``on_progress`` and, with ``show_progress``, a ``TerminalLine``."""
     if not show_progress:
         return on_progress
+    return TerminalLine(on_progress)
 
-    def report(progress: BuildProgress) -> None:
-        sys.stderr.write(f"\rindexing: {progress.describe()}\033[K")
-        sys.stderr.flush()
-        if on_progress is not None:
-            on_progress(progress)
 
-    return report
+class TerminalLine:
+    """The progress as one line on stderr, rewritten in place (nothing for a build that encodes nothing),
+    passed on to ``then``; ``close`` ends the line."""
+
+    def __init__(self, then: Callable[[BuildProgress], None] | None = None) -> None:
+        self.then = then
+        self.written = False
+
+    def __call__(self, progress: BuildProgress) -> None:
+        if progress.passages or self.written:
+            sys.stderr.write(f"\rindexing: {progress.describe()}\033[K")
+            sys.stderr.flush()
+            self.written = True
+        if self.then is not None:
+            self.then(progress)
+
+    def close(self) -> None:
+        if self.written:
+            sys.stderr.write("\n")

@@ -143,3 +143,5 @@ def test_a_build_reports_its_progress_to_the_caller_and_on_stderr(tmp_path, caps
     assert summary.passages_per_s and summary.passages_per_s > 0
     line = capsys.readouterr().err.split("\r")[-1]
     assert line.startswith(f"indexing: {summary.chunks:,} passages · ") and "passages/s · 100 %" in line
+    again = build_index([tmp_path], tmp_path / "index", embedder=HashingEmbedder(), show_progress=True)
+    assert again.added == 0 and "indexing" not in capsys.readouterr().err  # nothing to encode: no line
