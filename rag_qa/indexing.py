@@ -74,10 +74,10 @@ class Indexer:
         self._cache = VectorCache()  # what this build encoded, for the copies and repeats of later batches
         self._encoded = 0
         self._bytes: dict[str, float] = {}  # each pending article's share of its file's bytes (progress.py)
+        reporter = progress_reporter(on_progress, show_progress)
         try:
             paths = list_files(plan.read, skip=self.store.own_paths())  # `build .`: the index's files are not read
             sizes = file_bytes(paths)
-            reporter = progress_reporter(on_progress, show_progress)
             meter = ProgressMeter(sum(sizes.values()), reporter)
             reread = self.previous is not None and self.previous.cleaning != CLEANING  # every file, once
             fresh = {} if reread else files
@@ -120,6 +120,8 @@ class Indexer:
                     staged.close()
                 manifest = writer.publish(calibration, self.settings.build.keep_versions)
         except BaseException:
+            if isinstance(reporter, TerminalLine):
+                reporter.close()  # an error's sentence on a line of its own
             if self._writer is not None:
                 self._writer.abort()
             raise

@@ -1,11 +1,11 @@
 """Progress of a build that a user can plan with: passages per second and the time left.
 
 The share done is measured in bytes of the files a build reads (each article weighs its share of its
-file's text times the file's size), because a build does not know how many passages it will cut before it reads every
-file. Files and articles not read again (unchanged) count as done at once and are left out of the
-rate, so an update of a large index does not promise to end too soon. The time left is the bytes left at the
-pace measured since the first slice of passages was encoded (the first one is slower: the model warms
-up). Building 1,474 SaudiNewsNet articles with e5 on 2 cores (`python -m benchmarks.eta`), the end it
+file's text times the file's size), because a build does not know how many passages it will cut before
+it reads every file. Files and articles not read again (unchanged) count as done at once and are left
+out of the rate, so an update of a large index does not promise to end too soon. The time left is the
+bytes left at the pace measured since the first slice of passages was encoded (the first one is slower:
+the model warms up). Building 1,474 SaudiNewsNet articles with e5 on 2 cores (`python -m benchmarks.eta`), the end it
 predicted was within 10 % of the real end from the first minute on (docs/measurements.md).
 """
 
@@ -137,3 +137,4 @@ class TerminalLine:
     def close(self) -> None:
         if self.written:
             sys.stderr.write("\n")
+            self.written = False
