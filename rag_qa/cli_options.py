@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -138,6 +139,9 @@ def friendly_errors(func: F) -> F:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:
             raise click.Abort() from None
+        except BrokenPipeError:  # the reader of a pipe closed it (`rag-qa ask … | head`): nothing to say
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's recipe: no flush error at exit
+            sys.exit(0)
         except Exception as exc:
             if os.environ.get("RAG_QA_DEBUG"):
                 raise

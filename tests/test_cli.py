@@ -259,3 +259,18 @@ def test_a_snippet_leads_with_the_sentence_the_answer_leads_with():
     text = "First sentence here. The answer sentence."
     cited = Citation(1, "d", "t", "s", text, 0, len(text), 1.0, highlights=((0, 20), (21, len(text))))
     assert snippet(cited, answer="The answer sentence. [1] First sentence here. [1]").startswith("The answer")
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_error(tmp_path, seed_dir):
+    """`rag-qa ask … | head -1`: the CLI stops quietly when its reader has read enough."""
+    import subprocess
+    import sys
+
+    from rag_qa import build_index
+
+    build_index([seed_dir], tmp_path / "index", model="none")
+    question = "من قاد الجانب الأمريكي في الاجتماع؟"
+    # `true` closes the pipe at once: every write of the answer meets a closed pipe
+    command = f"'{sys.executable}' -m rag_qa ask '{question}' --index '{tmp_path / 'index'}' | true"
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert "BrokenPipe" not in done.stderr and "Error" not in done.stderr, done.stderr
