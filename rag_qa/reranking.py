@@ -12,7 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from .config import DEFAULTS
-from .embedding import first_line, offline, quiet_transformers, resolve_model
+from .embedder import first_line, quiet_transformers
+from .embedding import offline, resolve_model
 from .errors import ModelUnavailable
 from .records import Candidate, Passage
 

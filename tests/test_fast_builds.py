@@ -50,10 +50,12 @@ def test_auto_precision_follows_the_processor_and_fp32_or_bf16_can_be_forced(mon
         choose_precision("fp8", "cpu")
 
 
+@pytest.mark.parametrize("engine", ["openvino", "torch"])
 @pytest.mark.parametrize("which", ["bundled", "minilm"])
-def test_bf16_passage_vectors_match_fp32_ones(which, request):
+def test_bf16_passage_vectors_match_fp32_ones(which, engine, request, monkeypatch):
     """Cosine ≥ 0.999 between the bf16 and fp32 vectors of every text (the bundled multilingual e5 and the
-    English MiniLM); questions are encoded in fp32 either way."""
+    English MiniLM, on either engine); questions are encoded in fp32 either way."""
+    monkeypatch.setenv("RAG_QA_ENGINE", engine)
     location = str(request.getfixturevalue("bundled_folder" if which == "bundled" else "minilm_path"))
     fast, exact = load_embedder(location, precision="bf16"), load_embedder(location, precision="fp32")
     assert (fast.describe()["precision"], exact.describe()["precision"]) == ("bf16", "fp32")

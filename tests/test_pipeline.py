@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SULLIVAN, US_SIDE_AR
+from fakes import record_encoding
 
 from rag_qa import RagQA, build_index
 from rag_qa.errors import BadQuestion, IndexCorrupt, IndexMissing, ModelMismatch, ModelUnavailable
@@ -94,13 +95,7 @@ def test_incremental_build_adds_changes_and_removes(tmp_path, seed_dir):
 
 
 def test_incremental_build_reuses_vectors_of_unchanged_text(tiny_model, seed_dir, tmp_path, monkeypatch):
-    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
-
-    encoded: list[str] = []
-    original = Embedder.encode_documents
-    monkeypatch.setattr(
-        Embedder, "encode_documents", lambda self, texts: (encoded.extend(texts), original(self, texts))[1]
-    )
+    encoded = record_encoding(monkeypatch)
     index = tmp_path / "index"
     build_index([seed_dir], index, model=tiny_model)
     first_round = len(encoded)
@@ -244,7 +239,6 @@ def test_build_summary_reads_like_the_json_object(lexical_index, seed_dir, tmp_p
 
 
 def test_title_and_chunk_always_fit_the_model_window(tiny_model, tmp_path, monkeypatch):
-    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
     from rag_qa.embedding import load_embedder
 
     long_title = " ".join(["عنوان طويل جدا عن الاجتماع الأمريكي الإسرائيلي بشأن رفح"] * 12)
@@ -252,11 +246,7 @@ def test_title_and_chunk_always_fit_the_model_window(tiny_model, tmp_path, monke
     folder = tmp_path / "articles"
     folder.mkdir()
     (folder / "long.txt").write_text(f"{long_title}\n{body}", "utf-8")
-    seen: list[str] = []
-    original = Embedder.encode_documents
-    monkeypatch.setattr(
-        Embedder, "encode_documents", lambda self, texts: (seen.extend(texts), original(self, texts))[1]
-    )
+    seen = record_encoding(monkeypatch)
     build_index([folder], tmp_path / "index", model=tiny_model)
     embedder = load_embedder(tiny_model)
     assert len(seen) > 5 and "وقال البيت الأبيض" in seen[0]

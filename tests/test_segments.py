@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import DATA
+from fakes import record_encoding
 
 from rag_qa import RagQA, build_index
 from rag_qa.config import DEFAULTS, BuildSettings, Settings
@@ -179,7 +180,6 @@ def stored_sentences(index: Path) -> dict[tuple[str, str], tuple[list[list[int]]
 
 
 def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passage(tmp_path, tiny_model, monkeypatch):
-    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
     from rag_qa.sentences import sentence_spans
 
     texts = dict(enumerate(paragraphs()))
@@ -211,7 +211,7 @@ def test_sentence_vectors_survive_updates_and_merges_and_asking_encodes_no_passa
     monkeypatch.setattr(answering, "answer_passages", recording)
     qa = RagQA.load(index)
     with monkeypatch.context() as no_encoding:
-        no_encoding.setattr(Embedder, "encode_documents", lambda self, texts: pytest.fail("encoded at question time"))
+        record_encoding(no_encoding, fail="encoded at question time")
         live = [qa.ask(q) for q in questions()]  # sentences scored from the stored vectors
     assert any(a.found for a in live)
     from_stored, scored[:] = list(scored), []

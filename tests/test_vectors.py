@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 from conftest import DATA, SULLIVAN, US_SIDE_AR
+from fakes import record_encoding
 
 from rag_qa import RagQA, build_index
 from rag_qa.storage import IndexReader
@@ -42,13 +43,7 @@ def test_ivf_keeps_recall_at_10_against_exact_search():
 
 
 def test_index_past_the_threshold_is_ivf_answers_and_updates_incrementally(tiny_model, seed_dir, tmp_path, monkeypatch):
-    from rag_qa.embedding import SentenceTransformerEmbedder as Embedder
-
-    encoded: list[str] = []
-    original = Embedder.encode_documents
-    monkeypatch.setattr(
-        Embedder, "encode_documents", lambda self, texts: (encoded.extend(texts), original(self, texts))[1]
-    )
+    encoded = record_encoding(monkeypatch)
     shutil.copy(DATA / "xquad_ar_small.json", seed_dir / "xquad.json")
     index = tmp_path / "index"
     summary = build_index([seed_dir], index, model=tiny_model, ann_threshold=20)
