@@ -42,6 +42,7 @@ VOLATILE = [
     (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d in"), "… in"),
     (re.compile(r'"seconds": [\d.]+'), '"seconds": …'),
     (re.compile(r"\S*/(multilingual-e5-small-q4-)[0-9a-f]{12}"), r"…/\1…"),  # where the bundled weights live
+    (re.compile(r"(q4-…-)[0-9a-f]{12}"), r"\1…"),  # ... and their OpenVINO conversion (openvino_engine.cache_key)
     (re.compile(r"\S*/site-packages/"), "…/site-packages/"),
 ]
 

@@ -60,7 +60,8 @@ def prompt_style(name: str, model_prompts: dict[str, str] | None = None) -> Prom
 class Embedder(Protocol):
     """What the pipeline needs of an embedding model: its name (recorded in the index), dimension, input
     window and prompt style, a token count (chunk sizes), and L2-normalised float32 vectors for
-    documents and for queries. SentenceTransformerEmbedder is the real one; tests pass small fakes."""
+    documents and for queries. OpenVinoEmbedder and SentenceTransformerEmbedder are the real ones; tests
+    pass small fakes too."""
 
     name: str
     dimension: int

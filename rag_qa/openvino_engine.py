@@ -96,6 +96,7 @@ class OpenVinoEmbedder:
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._pad_id = int(record["pad_id"])
+        self.threads = 0  # CPU threads of an inference (0: OpenVINO's choice, every core); a Ray actor sets its own
         self._compiled: dict[str, Any] = {}
         self._lock = threading.Lock()  # one inference at a time: OpenVINO already uses every core
 
@@ -115,7 +116,9 @@ class OpenVinoEmbedder:
         if precision not in self._compiled:
             import openvino as ov
 
-            config = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
+            config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
+            if self.threads:
+                config["INFERENCE_NUM_THREADS"] = self.threads
             self._compiled[precision] = ov.Core().compile_model(self.folder / "model.xml", "CPU", config)
         return self._compiled[precision]
 

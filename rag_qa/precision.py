@@ -5,7 +5,8 @@ Encoding under ``torch.autocast`` keeps the weights in fp32 and runs the matrix 
 precision; the vectors come back as normalised float32. On this project's 2-core Xeon (AVX512-BF16) bf16
 encoded passages 1.8× faster than fp32 with MiniLM, with a cosine of at least 0.9999 to the fp32 vectors
 (docs/measurements.md, "Fast builds"); casting the whole model to bf16 instead drops it to 0.998.
-Questions stay in fp32: one short text gains nothing from bf16 and ran slower in it.
+Questions stay in fp32: one short text gains nothing from bf16 and ran slower in it. The OpenVINO engine
+(openvino_engine.py) makes the same choice and passes it as its inference precision.
 """
 
 from __future__ import annotations

@@ -33,8 +33,12 @@ class _Encoder:
     def __init__(self, factory: Callable[[], Embedder], threads: int) -> None:
         import torch
 
+        from .openvino_engine import OpenVinoEmbedder
+
         torch.set_num_threads(max(1, threads))
         self.embedder = factory()
+        if isinstance(self.embedder, OpenVinoEmbedder):
+            self.embedder.threads = max(1, threads)  # (compiled on the first batch)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         vectors = self.embedder.encode_documents([str(t) for t in batch["text"]])
