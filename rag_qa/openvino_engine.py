@@ -52,21 +52,26 @@ class Unsupported(Exception):
 
 
 def engine_setting() -> str:
-    """``RAG_QA_ENGINE``: auto (OpenVINO on an x86 CPU without an NVIDIA GPU, when installed), openvino, torch."""
+    """``RAG_QA_ENGINE``: auto (OpenVINO on an x86 CPU without a GPU, when installed), openvino, torch."""
     return os.environ.get("RAG_QA_ENGINE", "auto").strip().lower() or "auto"
 
 
 def wanted(setting: str) -> bool:
-    """Whether to try OpenVINO for ``setting`` on this machine (a CUDA GPU and Apple's chips stay on torch)."""
+    """Whether to try OpenVINO for ``setting`` on this machine (a GPU and Apple's chips stay on torch)."""
     if setting == "torch":
         return False
-    if setting == "auto" and (Path("/proc/driver/nvidia").exists() or platform.machine().lower() not in X86):
+    if setting == "auto" and (gpu_present() or platform.machine().lower() not in X86):
         return False
     try:
         import openvino  # noqa: F401
     except ImportError:
         return False
     return True
+
+
+def gpu_present() -> bool:
+    """An NVIDIA (driver or nvidia-smi, as under WSL) or ROCm GPU that torch would run the model on."""
+    return any(Path(p).exists() for p in ("/proc/driver/nvidia", "/dev/kfd")) or bool(shutil.which("nvidia-smi"))
 
 
 class OpenVinoEmbedder:
