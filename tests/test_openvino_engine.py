@@ -87,9 +87,12 @@ def test_a_model_openvino_cannot_run_stays_on_torch(tiny_model, tmp_path, monkey
 def test_a_build_records_its_engine_and_an_engine_typo_is_one_sentence(tmp_path, seed_dir, tiny_model):
     runner = CliRunner()
     index = tmp_path / "index"
-    built = runner.invoke(cli, ["build", str(seed_dir), "--index", str(index), "--model", tiny_model],
-                          env={"RAG_QA_ENGINE": "openvino"})  # fmt: skip
+    fresh = {"RAG_QA_ENGINE": "openvino", "RAG_QA_HOME": str(tmp_path / "new-home")}  # nothing converted yet
+    built = runner.invoke(cli, ["build", str(seed_dir), "--index", str(index), "--model", tiny_model], env=fresh)
     assert built.exit_code == 0, built.output
+    assert "Converting the model for OpenVINO on this machine, once" in built.output  # the wait is explained
+    again = runner.invoke(cli, ["build", str(seed_dir), "--index", str(index), "--model", tiny_model], env=fresh)
+    assert again.exit_code == 0 and "Converting" not in again.output
     manifest = (index / "manifest.json").read_bytes()
     assert json.loads(manifest)["model"]["engine"] == "openvino"
     asked = runner.invoke(cli, ["ask", "من قاد الجانب الأمريكي في الاجتماع؟", "--index", str(index), "--json"],
