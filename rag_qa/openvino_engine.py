@@ -4,7 +4,7 @@ On this project's 2-core CPU (AVX512-BF16), the bundled e5 encoded a build's 1,7
 in 30.6 s with OpenVINO in bf16, against 42.9 s with torch under bf16 autocast and 77.6 s in torch fp32,
 with a cosine of at least 0.99998 to the fp32 vectors (docs/measurements.md, "Fast builds"). OpenVINO
 fuses attention, which torch ran at fp32 speed, and it needs neither torch nor sentence-transformers
-once a model is converted: loading the bundled e5 took 1.9 s instead of 7.2 s.
+once a model is converted: loading the bundled e5 took 1.2 s instead of 6.5 s.
 
 A model is converted once, from the loaded sentence-transformers model itself, into rag_qa's cache
 (``RAG_QA_HOME``/openvino/<key>, the key from the model folder's files and the OpenVINO version). The
@@ -93,12 +93,11 @@ class OpenVinoEmbedder:
         self.precision_setting = precision
         self.precision = choose_precision(precision, "cpu")
         text = (folder / "tokenizer.json").read_text(encoding="utf-8")
-        self._counter = Tokenizer.from_str(text)
-        self._counter.no_truncation()
-        self._counter.no_padding()
-        self._tokenizer = Tokenizer.from_str(text)
+        self._tokenizer = Tokenizer.from_str(text)  # parsed once (0.5 s for e5's): it counts and encodes
+        self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(self.max_seq_length)
+        processor = self._tokenizer.post_processor
+        self._text_tokens = self.max_seq_length - (processor.num_special_tokens_to_add(False) if processor else 0)
         self._pad_id = int(record["pad_id"])
         self.threads = 0  # CPU threads of an inference (0: OpenVINO's choice, every core); a Ray actor sets its own
         self._compiled: dict[str, Any] = {}
@@ -108,7 +107,7 @@ class OpenVinoEmbedder:
         return describe_embedder(self) | self.precision.describe() | {"engine": "openvino"}
 
     def count_tokens(self, text: str) -> int:
-        return len(self._counter.encode(text, add_special_tokens=False).ids)
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.style.document, self.precision.name)
@@ -133,7 +132,8 @@ class OpenVinoEmbedder:
         with self._lock:
             model = self._model(precision)
             request = model.create_infer_request()
-            ids = [e.ids for e in self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=True)]
+            encoded = self._tokenizer.encode_batch([prompt + t for t in texts], add_special_tokens=False)
+            ids = [self._model_ids(e) for e in encoded]
             order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
             for start in range(0, len(order), self.batch_size):
                 rows = order[start : start + self.batch_size]
@@ -147,6 +147,12 @@ class OpenVinoEmbedder:
                 states = request.infer({name: feed[name] for name in self.inputs})[model.outputs[0]]
                 vectors[rows] = pool(states, mask, self.pooling)
         return vectors
+
+
+    def _model_ids(self, encoding: Any) -> list[int]:
+        """The text's tokens cut to the window, then the special tokens, as the tokenizer's own truncation does."""
+        encoding.truncate(self._text_tokens)
+        return list(self._tokenizer.post_process(encoding).ids)
 
 
 def pool(states: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
